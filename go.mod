@@ -1,0 +1,3 @@
+module github.com/bulwark-go/bulwark
+
+go 1.26
