@@ -20,3 +20,5 @@ func benchBulwarkRateLimitAllow(b *testing.B)                 {}
 func benchBulwarkRateLimitAllowParallel(b *testing.B)         {}
 func benchBulwarkAdaptiveAcquireRelease(b *testing.B)         {}
 func benchBulwarkAdaptiveAcquireReleaseParallel(b *testing.B) {}
+
+func bulwarkHTTPCases() []httpClientCase { return nil }
