@@ -1,0 +1,74 @@
+// Package retry runs an operation again when it fails, waiting longer
+// between attempts, within limits that keep retries from making an outage
+// worse.
+//
+// A [Retry] is a [bulwark.Policy]:
+//
+//	rt, err := retry.New(retry.Config{
+//		Backoff:    retry.Exponential{Initial: 100 * time.Millisecond, Multiplier: 2, Max: 10 * time.Second},
+//		Jitter:     retry.JitterFull,
+//		MaxElapsed: 60 * time.Second,
+//	})
+//	...
+//	user, err := bulwark.Get(ctx, rt, func(ctx context.Context) (User, error) {
+//		return api.User(ctx, id)
+//	})
+//
+// # Limits
+//
+// A call stops after Config.MaxAttempts attempts (3 by default) or once the
+// next attempt would start Config.MaxElapsed after the call began, whichever
+// comes first. It never waits for nothing: when the next wait would end at or
+// after the context's deadline, it gives up at once. The caller's
+// cancellation ends a wait immediately.
+//
+// # Which failures are retried
+//
+// Every error is retried except:
+//   - errors marked with [Permanent], which come back at once, unmarked;
+//   - the caller's own cancellation ([bulwark.CallerDone]);
+//   - errors for which Config.Retryable returns false.
+//
+// Config.RetryOnResult can also retry successful results (an empty page, a
+// "try later" payload). An attempt that ran out of its own
+// Config.AttemptTimeout is always retried (unless permanent), since the
+// caller still has time.
+//
+// When an error carries a delay demanded by the dependency
+// ([bulwark.RetryAfter]: an HTTP 429 or 503, an open breaker, a rate
+// limiter), that delay replaces the backoff's for the next wait, capped by
+// Config.MaxRetryAfter.
+//
+// # Backoff and jitter
+//
+// [Constant], [Linear] and [Exponential] implement [Backoff]; any type with
+// a Delay(n int) time.Duration method can replace them. Config.Jitter spreads
+// the waits of clients that failed together: [JitterFull], [JitterEqual] or
+// [JitterDecorrelated]. Set Config.Rand for repeatable jitter in tests.
+//
+// # Budgets
+//
+// MaxAttempts alone multiplies the load on a failing dependency by
+// MaxAttempts, at the worst time; with a few layers of retries the
+// multiplication compounds (a retry storm). A [Budget] shared by the retry
+// policies that call one dependency allows retries only up to a ratio of
+// recent calls (20% by default) plus a small floor, so a failing dependency
+// sees at most that much extra load. When the budget refuses, the call gives
+// up with an [*ExhaustedError] whose Reason is [ReasonBudget].
+//
+// # Errors
+//
+// When the policy gives up after retrying, or could not retry because of a
+// deadline, MaxElapsed or the budget, it returns an [*ExhaustedError] that
+// matches [ErrExhausted] and unwraps to the last attempt's error. When no
+// retry was possible (MaxAttempts 1, a permanent or non-retryable error, the
+// caller's cancellation) it returns the attempt's error as it is.
+//
+// # Observation and cost
+//
+// Config.OnRetry and the Observer (KindRetry, KindExhausted,
+// KindBudgetExhausted) hear about every retry. A call that succeeds on its
+// first attempt allocates nothing, takes no lock and reads no clock (unless
+// MaxElapsed or a Budget is set, which need the time): it costs one atomic
+// addition on top of the operation.
+package retry
