@@ -1,0 +1,29 @@
+// Package featureyaml reads feature flag files written in YAML for the
+// feature package, which itself reads only JSON so that it needs nothing
+// beyond the standard library.
+//
+//	flags, err := featureyaml.New(feature.Config{Path: "/etc/app/flags.yaml"})
+//
+// The YAML file has the same fields as the JSON one:
+//
+//	kill: false
+//	flags:
+//	  - name: new-checkout
+//	    type: bool
+//	    value: true
+//	    rollout: 25
+//	    rules:
+//	      - attribute: country
+//	        in: [NZ, AU]
+//	  - name: banner
+//	    type: string
+//	    value: spring sale
+//	    kill: true
+//
+// # Strictness
+//
+// Unknown fields, duplicate keys, several documents in one file and an
+// empty file are errors, with the line where YAML can tell it. Values keep
+// their YAML types: `value: yes` is the string "yes", not a bool, so a bool
+// flag must say true or false.
+package featureyaml
