@@ -5,9 +5,6 @@ import "testing"
 // Placeholders for bulwark's side of each comparison, replaced one by one
 // as bulwark's packages land.
 
-func benchBulwarkRetrySuccess(b *testing.B)                   {}
-func benchBulwarkRetrySuccessStruct(b *testing.B)             {}
-func benchBulwarkRetrySuccessParallel(b *testing.B)           {}
 func benchBulwarkChainRetryBreaker(b *testing.B)              {}
 func benchBulwarkChainRetryBreakerStruct(b *testing.B)        {}
 func benchBulwarkChainRetryBreakerParallel(b *testing.B)      {}
