@@ -179,11 +179,10 @@ func TestRolloutDistribution(t *testing.T) {
 			}
 		}
 		got := 100 * float64(on) / n
-		if math.Abs(got-pct) > 1 {
-			t.Errorf("rollout %v%%: %.3f%% of %d keys are in", pct, got, n)
-		}
+		// Within half a percentage point (the keys are fixed, so this is
+		// deterministic; the largest gap seen is 0.21 points at 33.3%).
 		if math.Abs(got-pct) > 0.5 {
-			t.Logf("rollout %v%%: %.3f%% (more than 0.5 points off)", pct, got)
+			t.Errorf("rollout %v%%: %.3f%% of %d keys are in", pct, got, n)
 		}
 	}
 }
