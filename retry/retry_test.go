@@ -14,6 +14,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/retry"
+	"github.com/bulwark-go/bulwark/timeout"
 )
 
 const ms = time.Millisecond
@@ -720,6 +721,29 @@ func TestConcurrentUse(t *testing.T) {
 		if uint64(okCount.Load()) != snap.Retries || snap.Exhausted != snap.BudgetRefusals {
 			t.Errorf("successes %d, Snapshot %+v: every retry should succeed, every exhaustion be a refusal",
 				okCount.Load(), snap)
+		}
+	})
+}
+
+// Chain(retry, timeout): each attempt has its own deadline; a timed-out
+// attempt is the dependency's failure, not the caller's, so it is retried.
+func TestChainWithTimeoutPolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := mustNew(t, retry.Config{MaxAttempts: 3, Backoff: retry.Constant{Interval: 100 * ms}})
+		to, err := timeout.New(timeout.Config{Duration: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := 0
+		start := time.Now()
+		_, err = bulwark.Get(t.Context(), bulwark.Chain(rt, to), func(ctx context.Context) (int, error) {
+			calls++
+			<-ctx.Done()
+			return 0, ctx.Err()
+		})
+		ex := exhausted(t, err)
+		if calls != 3 || ex.Attempts != 3 || !errors.Is(err, timeout.ErrTimeout) || time.Since(start) != 3200*ms {
+			t.Errorf("calls %d, err %v after %v; want 3 attempts ending in a timeout after 3.2s", calls, err, time.Since(start))
 		}
 	})
 }
