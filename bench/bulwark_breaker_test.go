@@ -1,12 +1,154 @@
 package bench
 
-import "testing"
+import (
+	"context"
+	"testing"
+	"time"
 
-// Filled in when bulwark's breaker package lands.
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/breaker"
+)
 
-func benchBulwarkBreakerClosed(b *testing.B)         {}
-func benchBulwarkBreakerClosedStruct(b *testing.B)   {}
-func benchBulwarkBreakerClosedWindow(b *testing.B)   {}
-func benchBulwarkBreakerClosedParallel(b *testing.B) {}
-func benchBulwarkBreakerOpen(b *testing.B)           {}
-func benchBulwarkBreakerOpenParallel(b *testing.B)   {}
+func newBreaker(b *testing.B, c breaker.Config) *breaker.Breaker {
+	c.Name = "bench"
+	br, err := breaker.New(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return br
+}
+
+// newOpenBreaker returns a breaker with the default count window, opened
+// the ordinary way (10 failures out of 10 calls) and staying open an hour.
+func newOpenBreaker(b *testing.B) *breaker.Breaker {
+	br := newBreaker(b, breaker.Config{WaitDuration: time.Hour})
+	ctx := context.Background()
+	for range breaker.DefaultMinimumCalls {
+		bulwark.Get(ctx, br, opFail)
+	}
+	if st := br.State(); st != breaker.StateOpen {
+		b.Fatalf("breaker is %v after %d failures, want open", st, breaker.DefaultMinimumCalls)
+	}
+	return br
+}
+
+func benchBulwarkBreakerClosed(b *testing.B) {
+	b.Run("bulwark", func(b *testing.B) {
+		br := newBreaker(b, breaker.Config{})
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			v, err := bulwark.Get(ctx, br, opInt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sinkInt = v
+		}
+	})
+	// bulwark-permit is the two-step form (Allow, then Done), for middleware.
+	b.Run("bulwark-permit", func(b *testing.B) {
+		br := newBreaker(b, breaker.Config{})
+		b.ReportAllocs()
+		for b.Loop() {
+			p, err := br.Allow()
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.Done(nil)
+		}
+	})
+}
+
+func benchBulwarkBreakerClosedStruct(b *testing.B) {
+	b.Run("bulwark", func(b *testing.B) {
+		br := newBreaker(b, breaker.Config{})
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			v, err := bulwark.Get(ctx, br, opPayload)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sinkPayload = v
+		}
+	})
+}
+
+func benchBulwarkBreakerClosedWindow(b *testing.B) {
+	b.Run("bulwark-time", func(b *testing.B) {
+		br := newBreaker(b, breaker.Config{Window: breaker.WindowTime, WindowSize: 10})
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			v, err := bulwark.Get(ctx, br, opInt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sinkInt = v
+		}
+	})
+}
+
+func benchBulwarkBreakerClosedParallel(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		cfg  breaker.Config
+	}{
+		{"bulwark", breaker.Config{}},
+		{"bulwark-time", breaker.Config{Window: breaker.WindowTime, WindowSize: 10}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			br := newBreaker(b, c.cfg)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := bulwark.Get(ctx, br, opInt); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+func benchBulwarkBreakerOpen(b *testing.B) {
+	b.Run("bulwark", func(b *testing.B) {
+		br := newOpenBreaker(b)
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			_, sinkErr = bulwark.Get(ctx, br, opInt)
+		}
+		if sinkErr == nil {
+			b.Fatal("bulwark let a call through")
+		}
+	})
+	b.Run("bulwark-permit", func(b *testing.B) {
+		br := newOpenBreaker(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			_, sinkErr = br.Allow()
+		}
+		if sinkErr == nil {
+			b.Fatal("bulwark let a call through")
+		}
+	})
+}
+
+func benchBulwarkBreakerOpenParallel(b *testing.B) {
+	b.Run("bulwark", func(b *testing.B) {
+		br := newOpenBreaker(b)
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := bulwark.Get(ctx, br, opInt); err == nil {
+					b.Error("bulwark let a call through")
+					return
+				}
+			}
+		})
+	})
+}
