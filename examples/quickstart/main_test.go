@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+
+	"github.com/bulwark-go/bulwark/internal/leakcheck"
 )
 
 // TestQuickstart runs the whole program in virtual time and checks the story
@@ -33,3 +35,5 @@ func TestQuickstart(t *testing.T) {
 		}
 	})
 }
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
