@@ -1,0 +1,144 @@
+package catalog
+
+import (
+	"regexp"
+	"slices"
+	"testing"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/chaos"
+	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/retry"
+	"github.com/bulwark-go/bulwark/timeout"
+)
+
+var promName = regexp.MustCompile(`^bulwark_[a-z]+(_[a-z]+)*$`)
+
+func TestNamesAreUniqueAndWellFormed(t *testing.T) {
+	seen := map[string]string{}
+	add := func(name, what string) {
+		t.Helper()
+		if !promName.MatchString(name) {
+			t.Errorf("%s: %q is not a snake-case bulwark_ name", what, name)
+		}
+		if prev, ok := seen[name]; ok {
+			t.Errorf("%s and %s are both named %s", prev, what, name)
+		}
+		seen[name] = what
+	}
+	for _, m := range EventMetrics() {
+		add(m.PromName(), "event metric "+m.OTelName())
+		if m.Help == "" || m.Unit == "" {
+			t.Errorf("%s has no help or unit", m.PromName())
+		}
+	}
+	for _, k := range Kinds {
+		if k.States != nil {
+			add(k.StatePromName(), k.Policy+" state")
+		}
+		for _, f := range k.Figures {
+			add(k.PromName(f), k.Policy+" figure "+f.Name)
+			if f.Help == "" || f.Unit == "" {
+				t.Errorf("%s has no help or unit", k.PromName(f))
+			}
+			if (f.Label == "") != (len(f.Values) == 0) {
+				t.Errorf("%s: Label %q with %d values", k.PromName(f), f.Label, len(f.Values))
+			}
+		}
+		for _, s := range k.Unready {
+			if !slices.Contains(k.States, s) {
+				t.Errorf("%s: unready state %q is not one of its states", k.Policy, s)
+			}
+		}
+	}
+}
+
+func TestKindRowsMatchTheirLabels(t *testing.T) {
+	for p, e := range Policies {
+		for _, k := range e.Kinds {
+			n := len(k.Values)
+			if k.ByOutcome {
+				n++
+				if k.Metric.Labels[len(k.Metric.Labels)-1] != "outcome" {
+					t.Errorf("%s %v: ByOutcome but the last label of %s is not outcome", p, k.Kind, k.Metric.PromName())
+				}
+			}
+			if n != len(k.Metric.Labels) {
+				t.Errorf("%s %v: %d label values for %s, which has labels %q", p, k.Kind, n, k.Metric.PromName(), k.Metric.Labels)
+			}
+			if k.Metric.Policy != p {
+				t.Errorf("%s %v counts in %s, another policy's metric", p, k.Kind, k.Metric.PromName())
+			}
+		}
+	}
+}
+
+func TestSlots(t *testing.T) {
+	slots := Policies["fallback"].Slots()
+	if s := slots[bulwark.KindFallback][bulwark.OutcomeSuccess]; s == nil || s.Metric.Name != "served" {
+		t.Errorf("fallback success: %+v, want served", s)
+	}
+	if s := slots[bulwark.KindFallback][bulwark.OutcomeFailure]; s == nil || s.Metric.Name != "failed" {
+		t.Errorf("fallback failure: %+v, want failed", s)
+	}
+	if s := slots[bulwark.KindFallback][0]; s != nil {
+		t.Errorf("fallback without outcome: %+v, want nil (counted by Other)", s)
+	}
+	slots = Policies["breaker"].Slots()
+	if s := slots[bulwark.KindCall][bulwark.OutcomeIgnored]; s == nil || !slices.Equal(s.Values, []string{"ignored"}) {
+		t.Errorf("breaker ignored call: %+v", s)
+	}
+	if s := slots[bulwark.KindRejected][bulwark.OutcomeSuccess]; s == nil || !slices.Equal(s.Values, []string{"rejected"}) {
+		t.Errorf("breaker rejection: %+v", s)
+	}
+	if s := slots[bulwark.KindCall][0]; s != nil {
+		t.Errorf("breaker call without outcome: %+v, want nil", s)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func TestOfReadsEveryKind(t *testing.T) {
+	policies := []any{
+		must(breaker.New(breaker.Config{Name: "b"})),
+		must(bulkhead.New(bulkhead.Config{Name: "bh", MaxConcurrent: 3})),
+		must(chaos.New(chaos.Config{Name: "c"})),
+		must(fallback.New(fallback.Config{Name: "f", Func: fallback.Value(1)})),
+		must(hedge.New(hedge.Config{Name: "h", Delay: 1})),
+		must(retry.New(retry.Config{Name: "r"})),
+		must(timeout.New(timeout.Config{Name: "t", Duration: 1})),
+	}
+	covered := map[*Kind]bool{}
+	for _, p := range policies {
+		src, err := Of(p)
+		if err != nil {
+			t.Errorf("Of(%T): %v", p, err)
+			continue
+		}
+		if !slices.Contains(Kinds, src.Kind) {
+			t.Errorf("Of(%T): kind %s is not in Kinds", p, src.Kind.Policy)
+		}
+		covered[src.Kind] = true
+		v := make([]float64, src.Kind.Width()) // Read must fill exactly this many
+		state := src.Read(v)
+		if (state != "") != (src.Kind.States != nil) || (state != "" && !slices.Contains(src.Kind.States, state)) {
+			t.Errorf("Of(%T).Read: state %q, want one of %q", p, state, src.Kind.States)
+		}
+	}
+	for _, k := range Kinds {
+		if !covered[k] {
+			t.Errorf("kind %s is not tested", k.Policy)
+		}
+	}
+	if _, err := Of(42); err == nil {
+		t.Error("Of(42): no error")
+	}
+}
