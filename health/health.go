@@ -1,0 +1,186 @@
+package health
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"sync"
+
+	"github.com/bulwark-go/bulwark/internal/catalog"
+)
+
+// ErrWatched is returned, wrapped, by [Health.Watch] and
+// [Health.WatchCritical] for a policy whose kind and name are already
+// registered.
+var ErrWatched = errors.New("health: already watched")
+
+// The values of Report.Status.
+const (
+	StatusOK          = "ok"
+	StatusUnavailable = "unavailable"
+)
+
+// Report is the JSON body both endpoints write.
+type Report struct {
+	Status   string   `json:"status"` // StatusOK or StatusUnavailable
+	Policies []Policy `json:"policies"`
+}
+
+// Policy reports one registered policy.
+type Policy struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`     // the policy's package: "breaker", "bulkhead", ...
+	Critical bool   `json:"critical"` // registered with WatchCritical
+	// Ready is false when the policy is critical and in a state that stops
+	// it serving.
+	Ready bool   `json:"ready"`
+	State string `json:"state,omitempty"` // for policies with states, such as a breaker
+	// Figures holds the policy's live figures: a number (null if it is not
+	// finite), or for a figure split by a label (chaos faults by kind), an
+	// object of numbers.
+	Figures map[string]any `json:"figures,omitempty"`
+}
+
+// Health reports the state of the policies registered with it. It is safe
+// for concurrent use; policies may be registered while the handlers serve.
+type Health struct {
+	mu      sync.Mutex
+	entries []entry
+}
+
+type entry struct {
+	src      catalog.Source
+	critical bool
+}
+
+// New returns a Health with no policies registered.
+func New() *Health { return &Health{} }
+
+// Watch registers policies to report. They are bulwark policies with a
+// Snapshot: *breaker.Breaker, *bulkhead.Bulkhead, *retry.Retry, ... Watch
+// fails, and registers none of them, if one is of another type or has the
+// kind and name of a policy already registered.
+func (h *Health) Watch(policies ...any) error { return h.watch(false, policies) }
+
+// WatchCritical registers policies like Watch and marks them critical: while
+// one of them is in a state that stops it serving (a breaker open), the
+// service is not ready.
+func (h *Health) WatchCritical(policies ...any) error { return h.watch(true, policies) }
+
+func (h *Health) watch(critical bool, policies []any) error {
+	add := make([]entry, 0, len(policies))
+	for i, p := range policies {
+		src, err := catalog.Of(p)
+		if err != nil {
+			return fmt.Errorf("health: policy %d: %w", i, err)
+		}
+		add = append(add, entry{src: src, critical: critical})
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, a := range add {
+		for _, e := range append(h.entries, add[:i]...) {
+			if e.src.Kind == a.src.Kind && e.src.Name == a.src.Name {
+				return fmt.Errorf("%w: %s %q", ErrWatched, a.src.Kind.Policy, a.src.Name)
+			}
+		}
+	}
+	h.entries = append(h.entries, add...)
+	return nil
+}
+
+// Report reads every registered policy now.
+func (h *Health) Report() Report {
+	h.mu.Lock()
+	entries := h.entries[:len(h.entries):len(h.entries)]
+	h.mu.Unlock()
+	r := Report{Status: StatusOK, Policies: make([]Policy, 0, len(entries))}
+	for _, e := range entries {
+		k := e.src.Kind
+		values := make([]float64, k.Width())
+		state := e.src.Read(values)
+		p := Policy{
+			Name: e.src.Name, Kind: k.Policy, Critical: e.critical, State: state,
+			Ready: !e.critical || !k.IsUnready(state),
+		}
+		if len(k.Figures) > 0 {
+			p.Figures = make(map[string]any, len(k.Figures))
+		}
+		i := 0
+		for _, f := range k.Figures {
+			if f.Label == "" {
+				p.Figures[f.Name] = number(values[i])
+				i++
+				continue
+			}
+			split := make(map[string]any, len(f.Values))
+			for _, v := range f.Values {
+				split[v] = number(values[i])
+				i++
+			}
+			p.Figures[f.Name] = split
+		}
+		if !p.Ready {
+			r.Status = StatusUnavailable
+		}
+		r.Policies = append(r.Policies, p)
+	}
+	return r
+}
+
+// number returns v, or nil (JSON null) if v is not a finite number, which
+// JSON cannot carry.
+func number(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
+}
+
+// Live returns the liveness handler: 200 and the report, whatever the
+// policies' states, with status "ok".
+func (h *Health) Live() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r := h.Report()
+		r.Status = StatusOK
+		write(w, req, http.StatusOK, r)
+	})
+}
+
+// Ready returns the readiness handler: 200 and the report while every
+// critical policy can serve, 503 and the report (status "unavailable")
+// while one cannot.
+func (h *Health) Ready() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r := h.Report()
+		code := http.StatusOK
+		if r.Status != StatusOK {
+			code = http.StatusServiceUnavailable
+		}
+		write(w, req, code, r)
+	})
+}
+
+func write(w http.ResponseWriter, req *http.Request, code int, r Report) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := json.Marshal(r)
+	if err != nil { // only numbers and strings: cannot happen
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(code)
+	if req.Method == http.MethodGet {
+		w.Write(body)
+	}
+}
