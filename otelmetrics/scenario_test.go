@@ -26,6 +26,7 @@ var scenarioWant = map[string]map[string][]string{
 		"bulwark.breaker.transitions": {"from=closed,name=db,to=open 1"},
 		"bulwark.retry.retries":       {"name=api 0"},
 		"bulwark.bulkhead.in_use":     {"name=pool 0"},
+		"bulwark.recovery.panics":     {"name=worker 0"},
 	},
 	scenario.BreakerClosed: {
 		"bulwark.breaker.calls": {
@@ -53,6 +54,9 @@ var scenarioWant = map[string]map[string][]string{
 		"bulwark.bulkhead.in_use":   {"name=pool 2"},
 		"bulwark.bulkhead.rejected": {"name=pool 1"},
 		"bulwark.bulkhead.waiting":  {"name=pool 0"},
+	},
+	scenario.Recovered: {
+		"bulwark.recovery.panics": {"name=worker 1"},
 	},
 	scenario.End: {
 		"bulwark.breaker.calls": {

@@ -32,6 +32,7 @@ bulwark_breaker_state{name="db",state="open"} 1
 bulwark_breaker_transitions_total{from="closed",name="db",to="open"} 1
 bulwark_retry_retries_total{name="api"} 0
 bulwark_bulkhead_in_use{name="pool"} 0
+bulwark_recovery_panics_total{name="worker"} 0
 `,
 	scenario.BreakerClosed: `
 bulwark_breaker_calls_total{name="db",outcome="failure"} 4
@@ -65,6 +66,9 @@ bulwark_bulkhead_capacity{name="pool"} 2
 bulwark_bulkhead_in_use{name="pool"} 2
 bulwark_bulkhead_rejected_total{name="pool"} 1
 bulwark_bulkhead_waiting{name="pool"} 0
+`,
+	scenario.Recovered: `
+bulwark_recovery_panics_total{name="worker"} 1
 `,
 	scenario.End: `
 bulwark_breaker_calls_total{name="db",outcome="failure"} 4

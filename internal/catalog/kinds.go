@@ -6,6 +6,7 @@ import (
 	"github.com/bulwark-go/bulwark/chaos"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/recovery"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -49,6 +50,8 @@ func of(p any) (Source, bool) {
 			v[0], v[1] = float64(s.Calls), s.Delay.Seconds()
 			return ""
 		}}, true
+	case *recovery.Recovery:
+		return Source{Kind: recoveryKind, Name: p.Name(), Read: func([]float64) string { return "" }}, true
 	case *retry.Retry:
 		return Source{Kind: retryKind, Name: p.Name(), Read: func(v []float64) string {
 			s := p.Snapshot()
@@ -122,3 +125,7 @@ var timeoutKind = &Kind{
 		{Name: "orphans", Unit: "{call}", Help: "Operations still running after their detached call returned at the timeout."},
 	},
 }
+
+// recoveryKind has no figures: its panics are counted from events, and
+// watching it makes bulwark_recovery_panics_total start at zero.
+var recoveryKind = &Kind{Policy: "recovery"}

@@ -10,6 +10,7 @@ package scenario
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/recovery"
 	"github.com/bulwark-go/bulwark/retry"
 )
 
@@ -41,6 +43,8 @@ const (
 	// BulkheadFull: bulkhead "pool" (2 permits) has both in use and has
 	// rejected 1 call.
 	BulkheadFull = "bulkhead full"
+	// Recovered: recovery "worker" turned 1 panic into an error.
+	Recovered = "recovered"
 	// End: the bulkhead's holders finished (2 successes) and pipeline
 	// "checkout" (retry "api" around breaker "db") ran 2 calls, one taking
 	// 30 ms and one 250 ms.
@@ -72,7 +76,13 @@ func Run(t *testing.T, x Exporter, check func(point string)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := x.Watch(br, rt, bh); err != nil {
+	rec, err := recovery.New(recovery.Config{
+		Name: "worker", Observer: x.Observer, Logger: slog.New(slog.DiscardHandler), OnPanic: func(*recovery.PanicError) {},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Watch(br, rt, bh, rec); err != nil {
 		t.Fatal(err)
 	}
 	down := func(ctx context.Context) error { return ErrDown }
@@ -137,6 +147,13 @@ func Run(t *testing.T, x Exporter, check func(point string)) {
 			t.Fatalf("holder: %v", err)
 		}
 	}
+
+	// A panic is recovered.
+	err = bulwark.Run(ctx, rec, func(ctx context.Context) error { panic("scenario: kaput") })
+	if !errors.Is(err, recovery.ErrPanic) {
+		t.Fatalf("panicking call: %v, want recovery.ErrPanic", err)
+	}
+	check(Recovered)
 
 	// A timed pipeline.
 	p := x.Pipeline("checkout", bulwark.Chain(rt, br))
