@@ -17,6 +17,7 @@ import (
 type Breaker struct {
 	// Read by every call, written only on a state change or when the
 	// window's cleanliness changes.
+	quiet atomic.Pointer[OpenError] // cur.quiet: rejecting with no observer
 	cur   atomic.Pointer[record]
 	clean atomic.Bool // recording a fast success would change nothing
 	_     [64]byte    // keep them off the cache line that mu is on
@@ -87,11 +88,11 @@ func (b *Breaker) State() State { return b.cur.Load().state }
 // failure. A panic in op counts as a failure and is re-raised with its
 // value.
 func (b *Breaker) Execute(ctx context.Context, op bulwark.Operation) (any, error) {
-	// Allow, by hand: the compiler cannot inline it.
-	r := b.cur.Load()
-	if r.quiet != nil {
-		return nil, r.quiet
+	// Allow, by hand.
+	if e := b.quiet.Load(); e != nil {
+		return nil, e
 	}
+	r := b.cur.Load()
 	p := Permit{b: b, r: r, kind: admitWindow}
 	if !r.plain {
 		var err error
@@ -110,6 +111,9 @@ func (b *Breaker) Execute(ctx context.Context, op bulwark.Operation) (any, error
 	}()
 	v, err := op.Call(ctx)
 	finished = true
+	if err == nil && p.r.silent && b.clean.Load() {
+		return v, nil // a success that changes nothing and is reported to no one
+	}
 	p.Finish(ctx, v, err)
 	return v, err
 }
@@ -117,27 +121,33 @@ func (b *Breaker) Execute(ctx context.Context, op bulwark.Operation) (any, error
 // Allow asks to make a call. If the breaker lets it through, Allow returns
 // a [Permit] whose outcome the caller must report exactly once (Done,
 // Finish, Success, Failure or Ignore); otherwise it returns the zero Permit
-// and a [*OpenError].
+// and a [*OpenError]. A disabled breaker returns the zero Permit and nil.
 //
 // Allow is the two-step form of Execute, for middleware that cannot wrap
 // the call in a function. Neither Allow nor the Permit allocate.
-func (b *Breaker) Allow() (Permit, error) { return allow(b, (*Breaker).admit) }
+func (b *Breaker) Allow() (Permit, error) { return allow(b, (*Breaker).admitCurrent) }
 
 // allow is Allow with its slow path passed in: the compiler charges little
 // for calling a parameter, which keeps Allow within its inlining budget, and
 // once allow is inlined the parameter is a known function again.
-func allow(b *Breaker, slow func(*Breaker, *record) (Permit, error)) (Permit, error) {
-	r := b.cur.Load()
-	if r.quiet != nil { // rejecting, no observer: the hot path while open
-		return Permit{}, r.quiet
+func allow(b *Breaker, slow func(*Breaker) (Permit, error)) (Permit, error) {
+	if e := b.quiet.Load(); e != nil { // rejecting, no observer: the hot path while open
+		return Permit{}, e
 	}
+	return slow(b)
+}
+
+// admitCurrent is Allow for every state but a quiet rejection.
+func (b *Breaker) admitCurrent() (Permit, error) {
+	r := b.cur.Load()
 	if r.plain { // closed, not timed
 		return Permit{b: b, r: r, kind: admitWindow}, nil
 	}
-	return slow(b, r)
+	return b.admit(r)
 }
 
-// admit is Allow for every state but a quiet rejection.
+// admit is Allow for the states that need more than a load: rejecting
+// with an observer, half-open, disabled, timed calls.
 func (b *Breaker) admit(r *record) (Permit, error) {
 	if r.reject != nil {
 		if r.obs != nil {
@@ -220,20 +230,28 @@ func (b *Breaker) finish(p Permit, o bulwark.Outcome, err error) {
 		queued = b.record(p, o == bulwark.OutcomeFailure, slow, now)
 	}
 	if r.obs != nil {
-		r.obs.Observe(bulwark.Event{
-			Kind: bulwark.KindCall, Policy: "breaker", Name: r.cfg.name,
-			Outcome: o, Slow: slow, Duration: d, Err: err,
-		})
+		reportCall(r, o, slow, d, err)
 	}
 	if queued {
 		b.drain()
 	}
 }
 
+func reportCall(r *record, o bulwark.Outcome, slow bool, d time.Duration, err error) {
+	r.obs.Observe(bulwark.Event{
+		Kind: bulwark.KindCall, Policy: "breaker", Name: r.cfg.name,
+		Outcome: o, Slow: slow, Duration: d, Err: err,
+	})
+}
+
 // record adds a counted outcome to the window or the probes, makes the
 // transition it calls for, and reports whether state changes wait to be
 // delivered.
 func (b *Breaker) record(p Permit, fail, slow bool, now time.Duration) bool {
+	timed := p.r.measure
+	if p.kind == admitWindow && p.r.cfg.window == WindowTime && !timed {
+		now, timed = b.clock(), true // outside the lock: the window copes with a late arrival
+	}
 	b.mu.Lock()
 	r := b.cur.Load()
 	if r.epoch != p.r.epoch {
@@ -243,7 +261,7 @@ func (b *Breaker) record(p Permit, fail, slow bool, now time.Duration) bool {
 	cfg := r.cfg
 	switch p.kind {
 	case admitWindow:
-		if b.win.kind == WindowTime && !r.measure {
+		if b.win.kind == WindowTime && !timed { // reconfigured to a time window meanwhile
 			now = b.clock()
 		}
 		if fail {
@@ -365,6 +383,7 @@ func newRecord(cfg *settings, m mode, machine State, until time.Time, wait time.
 		r.quiet = r.reject
 	}
 	r.plain = r.reject == nil && r.admit == admitWindow && r.probes == nil && !r.measure
+	r.silent = r.plain && r.obs == nil && cfg.failureResult == nil
 	return r
 }
 
@@ -435,6 +454,7 @@ func (b *Breaker) swapLocked(prev, next *record, now time.Time, cause Cause) {
 		next.since = now
 	}
 	b.cur.Store(next)
+	b.quiet.Store(next.quiet)
 
 	cfg := next.cfg
 	n := note{obs: cfg.obs, onChange: cfg.onChange}

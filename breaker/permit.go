@@ -26,6 +26,13 @@ type Permit struct {
 // caller's own cancellation from a failure, nor apply
 // Config.FailureResult: use Finish when the context and result are at hand.
 func (p Permit) Done(err error) {
+	if err == nil && p.kind == admitWindow && p.r.silent && p.b.clean.Load() {
+		return // a success that changes nothing and is reported to no one
+	}
+	p.done(err)
+}
+
+func (p Permit) done(err error) {
 	if p.b == nil {
 		return
 	}

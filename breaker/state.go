@@ -142,8 +142,9 @@ const (
 type record struct {
 	// The fields Allow reads.
 	reject  *OpenError // non-nil: reject every call with it
-	quiet   error      // reject, if there is no observer to report to
+	quiet   *OpenError // reject, if there is no observer to report to
 	plain   bool       // admit to the window without timing
+	silent  bool       // plain, and a success needs no observer nor result check
 	obs     bulwark.Observer
 	admit   uint8
 	measure bool    // read the clock around calls (slow-call detection)

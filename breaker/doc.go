@@ -1,0 +1,102 @@
+// Package breaker is a circuit breaker: it watches the outcomes of calls to
+// a dependency and, when too many fail or are too slow, stops calling it for
+// a while, so that the dependency can recover and callers fail fast instead
+// of queueing behind it.
+//
+// A [Breaker] implements bulwark.Policy. The seed example, field for field —
+// open at 50% failures once 10 calls were seen, stay open 30 seconds, then
+// test with 3 calls:
+//
+//	br, err := breaker.New(breaker.Config{
+//		Name:                 "payments",
+//		FailureRateThreshold: 0.5,
+//		MinimumCalls:         10,
+//		WaitDuration:         30 * time.Second,
+//		HalfOpenCalls:        3,
+//	})
+//	...
+//	receipt, err := bulwark.Get(ctx, br, func(ctx context.Context) (Receipt, error) {
+//		return payments.Charge(ctx, order)
+//	})
+//	if errors.Is(err, breaker.ErrOpen) {
+//		// rejected without calling; err.(bulwark.RetryAfter) says when to come back
+//	}
+//
+// Those values are also the defaults: breaker.New(breaker.Config{Name:
+// "payments"}) behaves the same, with a window of the last 100 calls.
+//
+// # States
+//
+// A breaker starts closed: calls go through and their outcomes enter a
+// sliding window. Once the window holds MinimumCalls calls and the share of
+// failures reaches FailureRateThreshold (or the share of calls slower than
+// SlowCallDuration reaches SlowCallRateThreshold), it opens: every call is
+// rejected with an [*OpenError] for WaitDuration. Then it is half-open: it
+// lets HalfOpenCalls probe calls through and rejects the others. If the
+// probes' failure and slow-call rates stay under the thresholds it closes
+// with an empty window; otherwise it opens again, for a wait that grows by
+// WaitMultiplier up to MaxWait while the dependency stays down. A half-open
+// period that has not decided within MaxHalfOpen (a probe hangs) opens
+// again, so the breaker never gets stuck.
+//
+// By hand, a breaker can be forced open ([Breaker.ForceOpen]), forced closed
+// ([Breaker.ForceClosed]: records, never opens), disabled ([Breaker.Disable]:
+// records nothing), put in metrics-only mode ([Breaker.MetricsOnly]: records
+// and runs its state machine, reports the transitions it would make, never
+// rejects) and reset ([Breaker.Reset]).
+//
+// # Windows
+//
+// WindowCount (the default) keeps the last WindowSize calls; WindowTime keeps
+// the calls of the last WindowSize seconds in one-second buckets;
+// WindowConsecutive opens after WindowSize failures in a row.
+//
+// # Classifying outcomes
+//
+// Every error is a failure unless Config.IsIgnored says to ignore it or
+// Config.IsFailure says it is not a failure; Config.FailureResult can turn a
+// result (an HTTP 503) into a failure. The caller's own cancellation
+// (bulwark.CallerDone) is never a failure. A panic is a failure and is
+// re-raised with the same value.
+//
+// # Middleware
+//
+// Code that cannot wrap the call in a function asks first and reports after:
+//
+//	permit, err := br.Allow()
+//	if err != nil {
+//		return err // rejected
+//	}
+//	resp, err := next(req)
+//	permit.Done(err)
+//
+// Allow and the [Permit] allocate nothing.
+//
+// # Listeners and shared state
+//
+// Config.OnStateChange and [Breaker.AddListener] are told of every state
+// change, outside the breaker's locks, in order, one at a time, and may call
+// the breaker. A fleet of instances can share a breaker's state (through
+// Redis, say): a listener publishes the local changes, and the receiving
+// side applies the others' with [Breaker.OpenUntil] and [Breaker.CloseNow],
+// whose changes carry CauseExternal so that they are not published again.
+// [Breaker.Reconfigure] replaces the configuration and keeps the state.
+//
+// # Observation
+//
+// Config.Observer receives a bulwark.KindCall event per finished call (with
+// Outcome, Slow, and Duration when SlowCallDuration is set), a KindRejected
+// event per rejection and a KindStateChange event per state change (From
+// and To are State names). [Breaker.Snapshot] returns the live figures.
+// The count of rejections is the observer's to keep: a breaker writes
+// nothing when it rejects, so that rejecting costs about one atomic load.
+//
+// # Cost
+//
+// A closed breaker with the default count window reads one atomic pointer
+// and one atomic flag per successful call and writes nothing while its
+// window holds only successes, so parallel callers do not contend; it reads
+// the clock only when SlowCallDuration is set or the window is time-based.
+// An open breaker rejects with one atomic load and does not read the clock:
+// a timer moves it to half-open.
+package breaker
