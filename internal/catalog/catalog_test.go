@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/adaptive"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
 	"github.com/bulwark-go/bulwark/chaos"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/leakcheck"
 	"github.com/bulwark-go/bulwark/recovery"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
@@ -109,6 +111,7 @@ func must[T any](v T, err error) T {
 
 func TestOfReadsEveryKind(t *testing.T) {
 	policies := []any{
+		must(adaptive.New(adaptive.Config{Name: "a"})),
 		must(breaker.New(breaker.Config{Name: "b"})),
 		must(bulkhead.New(bulkhead.Config{Name: "bh", MaxConcurrent: 3})),
 		must(chaos.New(chaos.Config{Name: "c"})),
@@ -144,3 +147,5 @@ func TestOfReadsEveryKind(t *testing.T) {
 		t.Error("Of(42): no error")
 	}
 }
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }

@@ -131,10 +131,16 @@ var Policies = map[string]*Events{
 				Help: "Calls the rate limiter refused."}},
 		},
 	},
-	"adaptive": {Kinds: []KindMetric{
-		{Kind: bulwark.KindRejected, Metric: &Metric{Policy: "adaptive", Name: "shed", Unit: "{call}",
-			Help: "Calls the adaptive concurrency limiter shed because its limit was reached."}},
-	}},
+	"adaptive": {
+		Wait: &Metric{Policy: "adaptive", Name: "wait", Unit: "s", Histogram: true,
+			Help: "Time calls waited in the adaptive limiter's queue before they were admitted."},
+		Kinds: []KindMetric{
+			{Kind: bulwark.KindCall, ByOutcome: true, Metric: &Metric{Policy: "adaptive", Name: "calls", Unit: "{call}", Labels: []string{"outcome"},
+				Help: "Calls the adaptive concurrency limiter admitted and saw finish, by outcome: success, failure, or ignored."}},
+			{Kind: bulwark.KindRejected, Metric: &Metric{Policy: "adaptive", Name: "shed", Unit: "{call}",
+				Help: "Calls the adaptive concurrency limiter shed: refused at its limit, timed out in its queue, or pushed out of it."}},
+		},
+	},
 	"hedge": {Kinds: []KindMetric{
 		{Kind: bulwark.KindHedge, Metric: &Metric{Policy: "hedge", Name: "started", Unit: "{attempt}",
 			Help: "Hedged attempts started (attempts after the first)."}},

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"github.com/bulwark-go/bulwark/adaptive"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
 	"github.com/bulwark-go/bulwark/chaos"
@@ -13,6 +14,12 @@ import (
 
 func of(p any) (Source, bool) {
 	switch p := p.(type) {
+	case *adaptive.Limiter:
+		return Source{Kind: adaptiveKind, Name: p.Name(), Read: func(v []float64) string {
+			s := p.Snapshot()
+			v[0], v[1], v[2], v[3] = float64(s.Limit), float64(s.InFlight), float64(s.Queued), s.RTT.Seconds()
+			return ""
+		}}, true
 	case *breaker.Breaker:
 		return Source{Kind: breakerKind, Name: p.Name(), Read: func(v []float64) string {
 			s := p.Snapshot()
@@ -129,3 +136,13 @@ var timeoutKind = &Kind{
 // recoveryKind has no figures: its panics are counted from events, and
 // watching it makes bulwark_recovery_panics_total start at zero.
 var recoveryKind = &Kind{Policy: "recovery"}
+
+var adaptiveKind = &Kind{
+	Policy: "adaptive",
+	Figures: []Figure{
+		{Name: "limit", Unit: "{call}", Help: "The adaptive limiter's current concurrency limit for normal-priority calls."},
+		{Name: "in_flight", Unit: "{call}", Help: "Calls the adaptive limiter admitted that have not finished."},
+		{Name: "queued", Unit: "{call}", Help: "Calls waiting in the adaptive limiter's queue."},
+		{Name: "rtt", Unit: "s", Help: "Median latency of the adaptive limiter's latest window of calls."},
+	},
+}
