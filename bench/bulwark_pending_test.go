@@ -5,9 +5,7 @@ import "testing"
 // Placeholders for bulwark's side of each comparison, replaced one by one
 // as bulwark's packages land.
 
-func benchBulwarkRateLimitAllow(b *testing.B)                 {}
-func benchBulwarkRateLimitAllowParallel(b *testing.B)         {}
-func benchBulwarkAdaptiveAcquireRelease(b *testing.B)         {}
-func benchBulwarkAdaptiveAcquireReleaseParallel(b *testing.B) {}
+func benchBulwarkRateLimitAllow(b *testing.B)         {}
+func benchBulwarkRateLimitAllowParallel(b *testing.B) {}
 
 func bulwarkHTTPCases() []httpClientCase { return nil }
