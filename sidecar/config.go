@@ -1,0 +1,198 @@
+package sidecar
+
+import (
+	"net/http"
+	"time"
+)
+
+// Defaults filled in by [ParseConfig] for the fields of [Config] that
+// belong to the sidecar itself. The fields of the policy blocks (breaker,
+// bulkhead, ...) that are left zero take the defaults of the policy packages,
+// listed in the config reference (docs/readme/sidecar.md).
+const (
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultAdminListen     = "127.0.0.1:9901"
+	DefaultShutdownTimeout = 15 * time.Second
+	DefaultMaxAttempts     = 3
+	DefaultInitialBackoff  = 25 * time.Millisecond
+	DefaultMaxBackoff      = time.Second
+	DefaultMaxRetryAfter   = 2 * time.Second
+	DefaultMaxBodyBytes    = 1 << 20
+	DefaultChaosStatus     = http.StatusServiceUnavailable
+	MinPollInterval        = 100 * time.Millisecond
+	MaxRetryAttempts       = 10
+)
+
+// DefaultFailureStatuses are the upstream response codes counted as
+// failures (retried, and counted by the breaker) when a route sets no
+// failure_statuses.
+var DefaultFailureStatuses = []int{500, 502, 503, 504}
+
+// DefaultRetryMethods are the methods a route retries when its retry block
+// sets no methods: the safe methods. PUT, DELETE and TRACE are idempotent
+// too and may be listed; POST and PATCH may not.
+var DefaultRetryMethods = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
+
+// Config is a bulwark sidecar configuration, as read from its YAML file by
+// [ParseConfig]. Each field's yaml key is given in its tag; the reference
+// with every key, type, default and meaning is docs/readme/sidecar.md.
+type Config struct {
+	// Listen is the proxy's listen address. Default [DefaultListen].
+	Listen string `yaml:"listen"`
+	// Admin configures the admin API and dashboard.
+	Admin AdminConfig `yaml:"admin"`
+	// Reload configures reloading of the config file.
+	Reload ReloadConfig `yaml:"reload"`
+	// ShutdownTimeout bounds a graceful shutdown: requests in flight get
+	// this long to finish. Default [DefaultShutdownTimeout].
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Routes are the proxied routes. At least one is required.
+	Routes []RouteConfig `yaml:"routes"`
+}
+
+// AdminConfig configures the admin listener.
+type AdminConfig struct {
+	// Listen is the admin API's listen address. Default
+	// [DefaultAdminListen]. Keep it on loopback: the API can open breakers.
+	Listen string `yaml:"listen"`
+}
+
+// ReloadConfig configures reloading. A reload is also triggered by SIGHUP
+// and by POST /admin/reload, whatever this says.
+type ReloadConfig struct {
+	// Poll, when positive, re-reads the config file at this interval and
+	// reloads it when its content changed. Default 0: no polling. At least
+	// [MinPollInterval] when set.
+	Poll time.Duration `yaml:"poll"`
+}
+
+// RouteConfig is one route: the requests it matches, the upstream it sends
+// them to and the policies it applies.
+type RouteConfig struct {
+	// Name identifies the route in the admin API, metrics and logs.
+	// Required, unique; letters, digits, '_', '-' and '.', at most 64.
+	Name string `yaml:"name"`
+	// Prefix is the path prefix the route matches (a plain string prefix:
+	// "/api" matches "/api", "/api/x" and "/apix"). Required; starts with
+	// "/".
+	Prefix string `yaml:"prefix"`
+	// Host, if set, restricts the route to requests for this host
+	// (compared without port, case-insensitively).
+	Host string `yaml:"host"`
+	// Upstream is the base URL requests are sent to: http or https, with a
+	// host, optionally a path that is prepended to the request's.
+	Upstream string `yaml:"upstream"`
+	// StripPrefix removes Prefix from the path before forwarding.
+	StripPrefix bool `yaml:"strip_prefix"`
+	// FailureStatuses are the upstream response codes counted as failures:
+	// retried (for retryable methods) and counted by the breaker. Default
+	// [DefaultFailureStatuses]. Each in 400..599.
+	FailureStatuses []int `yaml:"failure_statuses"`
+	// Critical makes the route's open breaker turn /readyz to 503.
+	Critical bool `yaml:"critical"`
+	// Timeout bounds each attempt, until the upstream's response headers
+	// arrive. Default 0: no timeout. A timed-out attempt is a failure for
+	// the breaker and is retried; the client gets 504.
+	Timeout time.Duration `yaml:"timeout"`
+
+	Retry     *RetryConfig     `yaml:"retry"`      // nil: no retries
+	Breaker   *BreakerConfig   `yaml:"breaker"`    // nil: no circuit breaker
+	Bulkhead  *BulkheadConfig  `yaml:"bulkhead"`   // nil: no concurrency limit
+	RateLimit *RateLimitConfig `yaml:"rate_limit"` // nil: no rate limit
+	Chaos     *ChaosConfig     `yaml:"chaos"`      // nil: no fault injection
+}
+
+// RetryConfig configures a route's retries (the retry package).
+type RetryConfig struct {
+	// MaxAttempts is the number of attempts, the first included.
+	// Default [DefaultMaxAttempts]; 1..[MaxRetryAttempts].
+	MaxAttempts int `yaml:"max_attempts"`
+	// Backoff is "exponential" (default) or "constant".
+	Backoff string `yaml:"backoff"`
+	// InitialBackoff is the first wait (the only one for constant).
+	// Default [DefaultInitialBackoff].
+	InitialBackoff time.Duration `yaml:"initial_backoff"`
+	// MaxBackoff caps the exponential wait. Default [DefaultMaxBackoff].
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// Multiplier grows the exponential wait. Default 2; at least 1.
+	Multiplier float64 `yaml:"multiplier"`
+	// Jitter is "none", "full" (default), "equal" or "decorrelated".
+	Jitter string `yaml:"jitter"`
+	// MaxElapsed stops retrying once the next attempt would start this long
+	// after the request arrived. Default 0: no limit.
+	MaxElapsed time.Duration `yaml:"max_elapsed"`
+	// MaxRetryAfter caps a Retry-After delay sent by the upstream with a
+	// failure status. Default [DefaultMaxRetryAfter].
+	MaxRetryAfter time.Duration `yaml:"max_retry_after"`
+	// Methods are the methods retried. Default [DefaultRetryMethods];
+	// only idempotent methods (GET, HEAD, OPTIONS, TRACE, PUT, DELETE).
+	Methods []string `yaml:"methods"`
+	// MaxBodyBytes is the largest request body kept in memory to be sent
+	// again; a request with a larger body is not retried. Default
+	// [DefaultMaxBodyBytes].
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// Budget, if set, caps retries at a share of recent requests.
+	Budget *BudgetConfig `yaml:"budget"`
+}
+
+// BudgetConfig configures a retry budget (retry.BudgetConfig).
+type BudgetConfig struct {
+	Ratio        float64       `yaml:"ratio"`          // retries per request; default 0.2
+	MinPerSecond float64       `yaml:"min_per_second"` // retries always allowed per second; default 10
+	TTL          time.Duration `yaml:"ttl"`            // window; default 10s, 1s..5m
+}
+
+// BreakerConfig configures a route's circuit breaker (breaker.Config).
+// Zero fields take the breaker package's defaults.
+type BreakerConfig struct {
+	Window           string        `yaml:"window"`             // "count" (default), "time" or "consecutive"
+	WindowSize       int           `yaml:"window_size"`        // calls, seconds, or failures in a row; default 100, 60, 5
+	MinimumCalls     int           `yaml:"minimum_calls"`      // default 10 (or window_size if smaller)
+	FailureRate      float64       `yaml:"failure_rate"`       // (0,1], default 0.5
+	SlowCallRate     float64       `yaml:"slow_call_rate"`     // (0,1], default 1; needs slow_call_duration
+	SlowCallDuration time.Duration `yaml:"slow_call_duration"` // default 0: off
+	Wait             time.Duration `yaml:"wait"`               // open time; default 30s
+	WaitMultiplier   float64       `yaml:"wait_multiplier"`    // ≥1, default 1
+	MaxWait          time.Duration `yaml:"max_wait"`           // default 10×wait
+	WaitJitter       float64       `yaml:"wait_jitter"`        // [0,1), default 0
+	HalfOpenCalls    int           `yaml:"half_open_calls"`    // default 3
+	MaxHalfOpen      time.Duration `yaml:"max_half_open"`      // default 1m
+}
+
+// BulkheadConfig configures a route's concurrency limit (bulkhead.Config).
+type BulkheadConfig struct {
+	// MaxConcurrent is the most requests in flight. Required.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// MaxWait is how long a request may queue for a slot. Default 0:
+	// rejected at once with 503.
+	MaxWait time.Duration `yaml:"max_wait"`
+}
+
+// RateLimitConfig configures a route's rate limit (ratelimit package).
+type RateLimitConfig struct {
+	// Rate is the sustained rate in requests per second. Required.
+	Rate float64 `yaml:"rate"`
+	// Burst is how many requests may come at once. Default: Rate rounded
+	// up, at least 1.
+	Burst int `yaml:"burst"`
+	// PerClient gives each client its own limit instead of one for all.
+	PerClient bool `yaml:"per_client"`
+	// ClientHeader names the request header that identifies a client
+	// (per_client only). Default "": the client's IP address; a request
+	// without the header is keyed by IP too.
+	ClientHeader string `yaml:"client_header"`
+	// MaxClients bounds the clients remembered (per_client only). Default
+	// 100000.
+	MaxClients int `yaml:"max_clients"`
+}
+
+// ChaosConfig injects faults into a route (chaos package), for demos and
+// game days. The faults are applied where the upstream would be called, so
+// the other policies see them as the upstream's.
+type ChaosConfig struct {
+	ErrorRate   float64       `yaml:"error_rate"`   // share of attempts answered with error_status, [0,1]
+	ErrorStatus int           `yaml:"error_status"` // default 503; 400..599
+	LatencyRate float64       `yaml:"latency_rate"` // share of attempts delayed, [0,1]
+	Latency     time.Duration `yaml:"latency"`      // the delay; required with latency_rate
+	Seed        int64         `yaml:"seed"`         // default 0: random
+}

@@ -1,0 +1,506 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/chaos"
+)
+
+// DemoConfig configures RunDemo. The zero value is valid.
+type DemoConfig struct {
+	// Duration is how long the load runs. Default 30s; at least 1s.
+	Duration time.Duration
+	// Listen, AdminListen and UpstreamListen are the addresses of the
+	// proxy, its admin API and the flaky upstream. Default "127.0.0.1:0":
+	// a free port, printed at start.
+	Listen, AdminListen, UpstreamListen string
+	// Seed seeds the upstream's fault injection. Default 1.
+	Seed int64
+	// Out receives the demo's report. Nil: discarded.
+	Out io.Writer
+	// Logger receives the proxy's logs. Nil: discarded.
+	Logger *slog.Logger
+
+	// ListenFunc and Dial replace the network, for tests that run the demo
+	// in memory (and in virtual time, inside a testing/synctest bubble).
+	// Nil: net.Listen and a net.Dialer.
+	ListenFunc func(network, address string) (net.Listener, error)
+	Dial       func(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// DemoSummary is what the demo's clients met, in all.
+type DemoSummary struct {
+	Duration     time.Duration
+	DashboardURL string
+	ProxyURL     string
+	Requests     uint64
+	OK           uint64 // 2xx from the upstream
+	Retried      uint64 // answers that took more than one attempt (any outcome)
+	BreakerOpen  uint64 // 503, breaker open
+	RateLimited  uint64 // 429
+	Shed         uint64 // 503, bulkhead full
+	TimedOut     uint64 // 504
+	Failed       uint64 // upstream 5xx passed on, 502, transport errors
+	Opened       int    // times the breaker opened
+	Closed       int    // times it closed again
+	Changes      []DemoChange
+}
+
+// DemoChange is a breaker state change, timed from the start of the load.
+type DemoChange struct {
+	At       time.Duration
+	From, To string
+	Cause    string
+}
+
+// demo phases, as shares of the duration: what the upstream does.
+type demoPhase struct {
+	name             string
+	until            float64 // end, as a share of the duration
+	errRate, latRate float64
+}
+
+var demoPhases = []demoPhase{
+	{"healthy", 0.2, 0.01, 0},
+	{"failing", 0.5, 0.85, 0},
+	{"slow", 0.7, 0.02, 0.45},
+	{"healthy", 1, 0.01, 0},
+}
+
+const (
+	demoClients        = 6                      // well-behaved clients
+	demoInterval       = 100 * time.Millisecond // each sends a request this often
+	demoGreedy         = 20 * time.Millisecond  // the greedy client sends this often
+	demoAttemptTimeout = 150 * time.Millisecond // the proxy's per-attempt timeout
+	demoSlow           = 400 * time.Millisecond // the upstream's latency when slow
+	demoMaxInFlight    = 256
+	demoMaxRequests    = 200_000
+)
+
+const demoConfig = `# The demo's proxy config.
+listen: %[1]s
+admin:
+  listen: %[2]s
+shutdown_timeout: 2s
+routes:
+  - name: api
+    prefix: /api/
+    upstream: http://%[3]s
+    timeout: %[4]s            # per attempt
+    critical: true
+    rate_limit:               # per client, keyed by X-Client-ID
+      rate: 20
+      burst: 10
+      per_client: true
+      client_header: X-Client-ID
+    bulkhead:
+      max_concurrent: 8
+    retry:
+      max_attempts: 2
+      initial_backoff: 20ms
+      max_backoff: 100ms
+      budget:
+        ratio: 0.5
+        min_per_second: 5
+    breaker:
+      window: count
+      window_size: 20
+      minimum_calls: 10
+      failure_rate: 0.5
+      wait: %[5]s
+      half_open_calls: 3
+`
+
+// RunDemo runs the demo: a flaky upstream (healthy, then failing, then
+// slow, then healthy again), the proxy in front of it and clients that load
+// it for dc.Duration, printing each second what the clients met and the
+// breaker's state. It returns the summary after shutting everything down.
+func RunDemo(ctx context.Context, dc DemoConfig) (*DemoSummary, error) {
+	if dc.Duration == 0 {
+		dc.Duration = 30 * time.Second
+	}
+	if dc.Duration < time.Second {
+		return nil, fmt.Errorf("demo: duration must be at least 1s, got %v", dc.Duration)
+	}
+	if dc.Seed == 0 {
+		dc.Seed = 1
+	}
+	for _, a := range []*string{&dc.Listen, &dc.AdminListen, &dc.UpstreamListen} {
+		if *a == "" {
+			*a = "127.0.0.1:0"
+		}
+	}
+	out := dc.Out
+	if out == nil {
+		out = io.Discard
+	}
+	listen := dc.ListenFunc
+	if listen == nil {
+		listen = net.Listen
+	}
+	dial := dc.Dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 5 * time.Second}).DialContext
+	}
+	wait := min(max(dc.Duration/15, 100*time.Millisecond), 3*time.Second)
+
+	// The flaky upstream.
+	inj, err := chaos.New(chaos.Config{
+		Name:    "upstream",
+		Faults:  []chaos.Fault{chaos.Latency(0, demoSlow), chaos.Error(0, nil)},
+		Seed:    dc.Seed,
+		Enabled: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ul, err := listen("tcp", dc.UpstreamListen)
+	if err != nil {
+		return nil, fmt.Errorf("demo: upstream: %w", err)
+	}
+	upstream := &http.Server{Handler: demoUpstream(inj), ReadHeaderTimeout: 5 * time.Second, ErrorLog: discardLog()}
+	upDone := make(chan struct{})
+	go func() { defer close(upDone); upstream.Serve(ul) }()
+	defer func() {
+		upstream.Close()
+		<-upDone
+	}()
+
+	// The proxy.
+	pl, err := listen("tcp", dc.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("demo: proxy: %w", err)
+	}
+	al, err := listen("tcp", dc.AdminListen)
+	if err != nil {
+		pl.Close()
+		return nil, fmt.Errorf("demo: admin: %w", err)
+	}
+	cfg, err := ParseConfig(fmt.Appendf(nil, demoConfig, pl.Addr(), al.Addr(), ul.Addr(), demoAttemptTimeout, wait))
+	if err != nil {
+		pl.Close()
+		al.Close()
+		return nil, fmt.Errorf("demo: built-in config: %w", err)
+	}
+	base := &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
+	defer base.CloseIdleConnections()
+	var start time.Time
+	var chMu sync.Mutex
+	var changes []DemoChange
+	srv, err := New(cfg, Options{
+		Logger: dc.Logger, Transport: base,
+		OnBreakerChange: func(route string, c breaker.Change) {
+			chMu.Lock()
+			defer chMu.Unlock()
+			changes = append(changes, DemoChange{At: c.At.Sub(start), From: c.From.String(), To: c.To.String(), Cause: c.Cause.String()})
+		},
+	})
+	if err != nil {
+		pl.Close()
+		al.Close()
+		return nil, err
+	}
+	br, _ := srv.Breaker("api")
+	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(serveCtx, pl, al) }()
+	defer func() {
+		stopServe()
+		<-serveDone
+	}()
+
+	sum := &DemoSummary{
+		Duration:     dc.Duration,
+		DashboardURL: "http://" + al.Addr().String() + "/",
+		ProxyURL:     "http://" + pl.Addr().String() + "/api/",
+	}
+	fmt.Fprintf(out, "bulwark demo: %v of load through the sidecar proxy.\n", dc.Duration)
+	fmt.Fprintf(out, "  dashboard  %s   <- open it now\n", sum.DashboardURL)
+	fmt.Fprintf(out, "  proxy      %s -> upstream http://%s\n", sum.ProxyURL, ul.Addr())
+	fmt.Fprintf(out, "  upstream   healthy, then failing (85%% errors), then slow (%v, timeout %v), then healthy again\n", demoSlow, demoAttemptTimeout)
+	fmt.Fprintf(out, "  clients    %d at %d req/s each, and one greedy at %d req/s (per-client limit 20/s)\n\n",
+		demoClients, int(time.Second/demoInterval), int(time.Second/demoGreedy))
+	fmt.Fprintf(out, "%6s  %-8s %5s %7s %7s %7s %5s %7s %6s  %s\n",
+		"time", "upstream", "ok", "retried", "breaker", "limited", "shed", "timeout", "failed", "breaker state")
+
+	// The clients.
+	client := &http.Client{
+		Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second},
+		Timeout:   5 * time.Second,
+	}
+	defer client.CloseIdleConnections()
+	var tally demoTally
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	start = time.Now()
+	deadline := start.Add(dc.Duration)
+
+	phase := &atomic.Int32{}
+	var bg sync.WaitGroup
+	bg.Go(func() { demoSchedule(loadCtx, inj, phase, start, dc.Duration) })
+	var inFlight sync.WaitGroup
+	sem := make(chan struct{}, demoMaxInFlight)
+	var sent atomic.Int64
+	for i := range demoClients + 1 {
+		interval, id := demoInterval, "client-"+strconv.Itoa(i+1)
+		if i == demoClients {
+			interval, id = demoGreedy, "greedy"
+		}
+		bg.Go(func() {
+			// Spread the clients' first requests over one interval.
+			first := time.NewTimer(interval * time.Duration(i) / time.Duration(demoClients+1))
+			defer first.Stop()
+			select {
+			case <-loadCtx.Done():
+				return
+			case <-first.C:
+			}
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for {
+				if time.Now().After(deadline) || sent.Add(1) > demoMaxRequests {
+					return
+				}
+				select {
+				case sem <- struct{}{}:
+					inFlight.Go(func() {
+						defer func() { <-sem }()
+						tally.record(demoRequest(loadCtx, client, sum.ProxyURL, id))
+					})
+				default:
+					tally.record(demoFailedResult) // the clients' own cap: count as failed
+				}
+				select {
+				case <-loadCtx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		})
+	}
+
+	// Report each second.
+	tick := time.NewTicker(time.Second)
+	var prev demoCounts
+	report := func(now time.Time) {
+		cur := tally.counts()
+		d := cur.sub(prev)
+		prev = cur
+		fmt.Fprintf(out, "%5.0fs  %-8s %5d %7d %7d %7d %5d %7d %6d  %s\n",
+			now.Sub(start).Seconds(), demoPhases[phase.Load()].name,
+			d[demoOK], d[demoRetried], d[demoBreaker], d[demoLimited], d[demoShed], d[demoTimeout], d[demoFailed],
+			br.State())
+	}
+	timer := time.NewTimer(dc.Duration)
+loop:
+	for {
+		select {
+		case now := <-tick.C:
+			report(now)
+		case <-timer.C:
+			break loop
+		case <-ctx.Done():
+			fmt.Fprintln(out, "interrupted")
+			break loop
+		}
+	}
+	tick.Stop()
+	timer.Stop()
+	stopLoad()
+	bg.Wait()
+	inFlight.Wait()
+
+	c := tally.counts()
+	sum.OK, sum.Retried, sum.BreakerOpen, sum.RateLimited = c[demoOK], c[demoRetried], c[demoBreaker], c[demoLimited]
+	sum.Shed, sum.TimedOut, sum.Failed = c[demoShed], c[demoTimeout], c[demoFailed]
+	sum.Requests = c[demoOK] + c[demoBreaker] + c[demoLimited] + c[demoShed] + c[demoTimeout] + c[demoFailed]
+	chMu.Lock()
+	sum.Changes = append([]DemoChange(nil), changes...)
+	chMu.Unlock()
+	for _, ch := range sum.Changes {
+		switch {
+		case ch.To == breaker.StateOpen.String() && ch.From != breaker.StateOpen.String():
+			sum.Opened++
+		case ch.To == breaker.StateClosed.String():
+			sum.Closed++
+		}
+	}
+	sum.print(out)
+	return sum, nil
+}
+
+// demoUpstream answers 200 unless the injector fails the call (503) or
+// delays it.
+func demoUpstream(inj *chaos.Injector) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, err := inj.Execute(req.Context(), noop{})
+		switch {
+		case errors.Is(err, chaos.ErrInjected):
+			http.Error(w, "upstream failure (injected)", http.StatusServiceUnavailable)
+		case err != nil:
+			return // the proxy gave up on us
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"status":"ok"}`+"\n")
+		}
+	})
+}
+
+type noop struct{}
+
+func (noop) Call(context.Context) (any, error) { return nil, nil }
+
+// demoSchedule moves the upstream through the phases.
+func demoSchedule(ctx context.Context, inj *chaos.Injector, phase *atomic.Int32, start time.Time, d time.Duration) {
+	for i, p := range demoPhases {
+		phase.Store(int32(i))
+		inj.SetRate(chaos.KindError, p.errRate)
+		inj.SetRate(chaos.KindLatency, p.latRate)
+		if i == len(demoPhases)-1 {
+			return
+		}
+		t := time.NewTimer(time.Until(start.Add(time.Duration(p.until * float64(d)))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+const (
+	demoOK = iota
+	demoRetried
+	demoBreaker
+	demoLimited
+	demoShed
+	demoTimeout
+	demoFailed
+	demoKinds
+)
+
+// demoResult is what one request met: a kind, and whether it was retried.
+type demoResult struct {
+	kind    int
+	retried bool
+}
+
+var demoFailedResult = demoResult{kind: demoFailed}
+
+type demoCounts [demoKinds]uint64
+
+func (c demoCounts) sub(p demoCounts) demoCounts {
+	for i := range c {
+		c[i] -= p[i]
+	}
+	return c
+}
+
+type demoTally struct{ n [demoKinds]atomic.Uint64 }
+
+func (t *demoTally) record(r demoResult) {
+	t.n[r.kind].Add(1)
+	if r.retried {
+		t.n[demoRetried].Add(1)
+	}
+}
+
+func (t *demoTally) counts() demoCounts {
+	var c demoCounts
+	for i := range c {
+		c[i] = t.n[i].Load()
+	}
+	return c
+}
+
+func demoRequest(ctx context.Context, client *http.Client, url, id string) demoResult {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"orders", nil)
+	if err != nil {
+		return demoFailedResult
+	}
+	req.Header.Set("X-Client-ID", id)
+	resp, err := client.Do(req)
+	if err != nil {
+		return demoFailedResult
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	r := demoResult{kind: demoFailed, retried: resp.Header.Get(HeaderAttempts) != ""}
+	switch reason := resp.Header.Get(HeaderReason); {
+	case resp.StatusCode < 300:
+		r.kind = demoOK
+	case reason == OutcomeBreakerOpen.String():
+		r.kind = demoBreaker
+	case reason == OutcomeRateLimited.String():
+		r.kind = demoLimited
+	case reason == OutcomeShed.String():
+		r.kind = demoShed
+	case reason == OutcomeTimeout.String():
+		r.kind = demoTimeout
+	}
+	return r
+}
+
+func (s *DemoSummary) print(w io.Writer) {
+	fmt.Fprintf(w, "\nSummary after %v: %d requests\n", s.Duration, s.Requests)
+	line := func(n uint64, what string) {
+		pct := 0.0
+		if s.Requests > 0 {
+			pct = 100 * float64(n) / float64(s.Requests)
+		}
+		fmt.Fprintf(w, "  %7d  %5.1f%%  %s\n", n, pct, what)
+	}
+	line(s.OK, "ok: served by the upstream")
+	line(s.BreakerOpen, "rejected at once by the open breaker (503 + Retry-After), sparing the failing upstream")
+	line(s.RateLimited, "rate limited (429), nearly all the greedy client's")
+	line(s.Shed, "shed by the bulkhead (503) while the upstream was slow")
+	line(s.TimedOut, "timed out (504) after the per-attempt timeout")
+	line(s.Failed, "failed: the upstream's 5xx passed on after retries, or no answer")
+	fmt.Fprintf(w, "  %7d          answers took a retry (any outcome)\n", s.Retried)
+	fmt.Fprintf(w, "Breaker: opened %d times, closed %d times\n", s.Opened, s.Closed)
+	for _, c := range s.Changes {
+		fmt.Fprintf(w, "  %6.2fs  %-9s -> %-9s  %s\n", c.At.Seconds(), c.From, c.To, c.Cause)
+	}
+}
+
+func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("demo", stderr)
+	dc := DemoConfig{Out: stdout}
+	fs.DurationVar(&dc.Duration, "duration", 30*time.Second, "how long the load runs (at least 1s)")
+	fs.StringVar(&dc.Listen, "listen", "127.0.0.1:0", "the proxy's address")
+	fs.StringVar(&dc.AdminListen, "admin", "127.0.0.1:0", "the admin API and dashboard's address")
+	fs.StringVar(&dc.UpstreamListen, "upstream", "127.0.0.1:0", "the flaky upstream's address")
+	fs.Int64Var(&dc.Seed, "seed", 1, "seed of the upstream's faults")
+	verbose := fs.Bool("v", false, "print the proxy's logs to stderr")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if *verbose {
+		dc.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := RunDemo(ctx, dc); err != nil {
+		fmt.Fprintln(stderr, "bulwark:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,473 @@
+package sidecar
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/health"
+)
+
+// Options are the parts of a [Server] that do not come from the config
+// file. The zero value is valid.
+type Options struct {
+	// ConfigPath is the config file Reload re-reads (SIGHUP, POST
+	// /admin/reload, polling). Empty: reloading from a file is off; Apply
+	// still works.
+	ConfigPath string
+	// Logger receives the server's logs. Nil: logs are dropped.
+	Logger *slog.Logger
+	// Transport makes the round trips to the upstreams. Nil: a clone of
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+	// Listen opens the listeners of ListenAndServe. Nil: net.Listen.
+	Listen func(network, address string) (net.Listener, error)
+	// OnBreakerChange, if set, is told of every breaker state change of
+	// every route, outside the breaker's locks.
+	OnBreakerChange func(route string, c breaker.Change)
+}
+
+// Server is a bulwark sidecar: a reverse proxy whose routes apply
+// resilience policies, with an admin API and a live dashboard. It is safe
+// for concurrent use; a reload swaps the routes atomically while requests
+// are served.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	base    http.RoundTripper
+	started time.Time
+	hub     observerHub
+
+	mu       sync.Mutex // serializes Apply and guards the maps below
+	breakers map[string]*breakerEntry
+	stats    map[string]*routeStats
+	gen      atomic.Pointer[generation]
+	nextGen  uint64
+
+	lastReload atomic.Pointer[ReloadStatus]
+}
+
+// generation is one applied config with the routes built from it.
+type generation struct {
+	n       uint64
+	cfg     *Config
+	raw     []byte // the file's bytes, when loaded from a file
+	loaded  time.Time
+	routes  []*route // config order
+	byMatch []*route // match order: host-specific first, longest prefix first
+	health  *health.Health
+	metrics *metricsSet // nil when Prometheus metrics are not built in
+}
+
+// ReloadStatus describes the last reload attempt.
+type ReloadStatus struct {
+	At    time.Time `json:"at"`
+	OK    bool      `json:"ok"`
+	Error string    `json:"error,omitempty"`
+}
+
+// observerHub is the Observer of every policy: it forwards events to the
+// current generation's metrics, so that policies kept across reloads report
+// to the new ones.
+type observerHub struct {
+	target atomic.Pointer[bulwark.Observer]
+}
+
+func (h *observerHub) Observe(e bulwark.Event) {
+	if t := h.target.Load(); t != nil {
+		(*t).Observe(e)
+	}
+}
+
+// New returns a server running cfg, a config returned by ParseConfig or
+// LoadConfig.
+func New(cfg *Config, opts Options) (*Server, error) {
+	s := &Server{
+		opts: opts, log: opts.Logger, base: opts.Transport, started: time.Now(),
+		breakers: map[string]*breakerEntry{}, stats: map[string]*routeStats{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.base == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		s.base = t
+	}
+	if err := s.apply(cfg, nil); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open loads the config file at path and returns a server running it, with
+// opts.ConfigPath set to path for reloads.
+func Open(path string, opts Options) (*Server, error) {
+	cfg, raw, err := LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	opts.ConfigPath = path
+	s, err := New(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.gen.Load().raw = raw
+	return s, nil
+}
+
+// Config returns the running config. Do not modify it.
+func (s *Server) Config() *Config { return s.gen.Load().cfg }
+
+// Generation counts the configs applied: 1 for the first, then one more per
+// successful reload.
+func (s *Server) Generation() uint64 { return s.gen.Load().n }
+
+// Apply replaces the running config with cfg, which must come from
+// ParseConfig or LoadConfig. Breakers are kept by route name: a route whose
+// breaker block is still there keeps its breaker, with its state and
+// window, reconfigured in place; every other policy whose block did not
+// change is kept too. On error the running config stays as it was.
+//
+// The listen addresses are read once, when serving starts: a change of
+// listen or admin.listen takes a restart (Apply logs it).
+func (s *Server) Apply(cfg *Config) error {
+	err := s.apply(cfg, nil)
+	s.recordReload(err)
+	return err
+}
+
+// Reload re-reads Options.ConfigPath and applies it. A file that does not
+// parse or validate is logged and leaves the running config in place.
+func (s *Server) Reload() error {
+	return s.reload(nil)
+}
+
+func (s *Server) reload(lastSeen *[]byte) error {
+	if s.opts.ConfigPath == "" {
+		return errors.New("sidecar: no config file to reload")
+	}
+	cfg, raw, err := LoadConfig(s.opts.ConfigPath)
+	if lastSeen != nil {
+		// Polling: act only on a change since the last look.
+		if raw == nil || bytes.Equal(raw, *lastSeen) {
+			return nil
+		}
+		*lastSeen = raw
+	}
+	if err == nil {
+		err = s.apply(cfg, raw)
+	}
+	s.recordReload(err)
+	if err != nil {
+		s.log.Error("reload failed; keeping the running config", "file", s.opts.ConfigPath, "err", err)
+		return err
+	}
+	s.log.Info("config reloaded", "file", s.opts.ConfigPath, "generation", s.Generation())
+	return nil
+}
+
+func (s *Server) recordReload(err error) {
+	st := &ReloadStatus{At: time.Now(), OK: err == nil}
+	if err != nil {
+		st.Error = err.Error()
+	}
+	s.lastReload.Store(st)
+}
+
+func (s *Server) apply(cfg *Config, raw []byte) error {
+	if cfg == nil {
+		return errors.New("sidecar: nil config")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.gen.Load()
+	prev := map[string]*route{}
+	if old != nil {
+		for _, r := range old.routes {
+			prev[r.cfg.Name] = r
+		}
+		if cfg.Listen != old.cfg.Listen || cfg.Admin.Listen != old.cfg.Admin.Listen {
+			s.log.Warn("listen addresses are read at start: restart to use the new ones",
+				"listen", cfg.Listen, "admin", cfg.Admin.Listen)
+		}
+	}
+
+	// Phase 1: build everything that can fail, changing nothing that runs.
+	type reconf struct {
+		e   *breakerEntry
+		cfg breaker.Config
+	}
+	var reconfs []reconf
+	var created []*breakerEntry
+	breakers := map[string]*breakerEntry{}
+	stats := map[string]*routeStats{}
+	routes := make([]*route, 0, len(cfg.Routes))
+	fail := func(err error) error {
+		for _, e := range created {
+			e.remove()
+		}
+		return err
+	}
+	for i := range cfg.Routes {
+		rc := &cfg.Routes[i]
+		var entry *breakerEntry
+		if rc.Breaker != nil {
+			bc := breakerConfig(rc.Name, rc.Breaker, &s.hub)
+			if e, ok := s.breakers[rc.Name]; ok {
+				if _, err := breaker.New(bc); err != nil { // Reconfigure's checks, without changing e
+					return fail(fmt.Errorf("routes[%d].breaker: %w", i, err))
+				}
+				reconfs = append(reconfs, reconf{e, bc})
+				entry = e
+			} else {
+				br, err := breaker.New(bc)
+				if err != nil {
+					return fail(fmt.Errorf("routes[%d].breaker: %w", i, err))
+				}
+				entry = newBreakerEntry(br, s.opts.OnBreakerChange)
+				created = append(created, entry)
+			}
+			breakers[rc.Name] = entry
+		}
+		pol, err := buildPolicies(rc, entry, prev[rc.Name], &s.hub)
+		if err != nil {
+			return fail(fmt.Errorf("routes[%d].%w", i, err))
+		}
+		st := s.stats[rc.Name]
+		if st == nil {
+			st = &routeStats{}
+		}
+		stats[rc.Name] = st
+		routes = append(routes, newRoute(rc, pol, st, s.base, s.log))
+	}
+
+	// Phase 2: nothing below fails.
+	for _, r := range reconfs {
+		if err := r.e.br.Reconfigure(r.cfg); err != nil {
+			s.log.Error("breaker reconfigure failed", "route", r.e.br.Name(), "err", err)
+		}
+	}
+	for name, e := range s.breakers {
+		if breakers[name] != e {
+			e.remove()
+		}
+	}
+	s.breakers, s.stats = breakers, stats
+	s.nextGen++
+	g := &generation{n: s.nextGen, cfg: cfg, raw: raw, loaded: time.Now(), routes: routes}
+	g.byMatch = slices.Clone(routes)
+	slices.SortStableFunc(g.byMatch, func(a, b *route) int {
+		if (a.host == "") != (b.host == "") {
+			if a.host != "" {
+				return -1
+			}
+			return 1
+		}
+		return len(b.cfg.Prefix) - len(a.cfg.Prefix)
+	})
+	g.health = s.newHealth(routes)
+	g.metrics = newMetricsSet(routes, s.log)
+	var target bulwark.Observer
+	if g.metrics != nil {
+		target = g.metrics.observer
+	}
+	if target != nil {
+		s.hub.target.Store(&target)
+	} else {
+		s.hub.target.Store(nil)
+	}
+	s.gen.Store(g)
+	return nil
+}
+
+func (s *Server) newHealth(routes []*route) *health.Health {
+	h := health.New()
+	for _, r := range routes {
+		for _, p := range r.policyList() {
+			var err error
+			if b, ok := p.(*breaker.Breaker); ok && r.cfg.Critical {
+				err = h.WatchCritical(b)
+			} else {
+				err = h.Watch(p)
+			}
+			if err != nil {
+				s.log.Debug("health: policy not reported", "route", r.cfg.Name, "err", err)
+			}
+		}
+	}
+	return h
+}
+
+// policyList returns the route's policy instances.
+func (r *route) policyList() []any {
+	var out []any
+	if r.breaker != nil {
+		out = append(out, r.breaker.br)
+	}
+	if r.retry != nil {
+		out = append(out, r.retry)
+	}
+	if r.timeout != nil {
+		out = append(out, r.timeout)
+	}
+	if r.bulkhead != nil {
+		out = append(out, r.bulkhead)
+	}
+	if r.limiter != nil {
+		out = append(out, r.limiter)
+	}
+	if r.keyed != nil {
+		out = append(out, r.keyed)
+	}
+	if r.chaos != nil {
+		out = append(out, r.chaos)
+	}
+	return out
+}
+
+func (g *generation) match(req *http.Request) *route {
+	host := req.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, r := range g.byMatch {
+		if r.host != "" && r.host != host {
+			continue
+		}
+		if strings.HasPrefix(req.URL.Path, r.cfg.Prefix) {
+			return r
+		}
+	}
+	return nil
+}
+
+// Handler returns the proxy: it routes each request to the first route that
+// matches (routes with a host before those without, longer prefixes before
+// shorter) and answers 404 when none does.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r := s.gen.Load().match(req)
+		if r == nil {
+			w.Header().Set(HeaderReason, "no_route")
+			http.Error(w, "no route for this path", http.StatusNotFound)
+			return
+		}
+		r.ServeHTTP(w, req)
+	})
+}
+
+// Breaker returns the breaker of the route named route.
+func (s *Server) Breaker(route string) (*breaker.Breaker, error) {
+	for _, r := range s.gen.Load().routes {
+		if r.cfg.Name == route {
+			if r.breaker == nil {
+				return nil, fmt.Errorf("%w: %q", ErrNoBreaker, route)
+			}
+			return r.breaker.br, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrNoRoute, route)
+}
+
+// ListenAndServe listens on the config's listen and admin.listen addresses
+// and calls Serve.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	listen := s.opts.Listen
+	if listen == nil {
+		listen = net.Listen
+	}
+	cfg := s.Config()
+	pl, err := listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	al, err := listen("tcp", cfg.Admin.Listen)
+	if err != nil {
+		pl.Close()
+		return fmt.Errorf("admin.listen: %w", err)
+	}
+	return s.Serve(ctx, pl, al)
+}
+
+// Serve serves the proxy on pl and the admin API on al until ctx is done,
+// then shuts both down gracefully, giving requests in flight up to the
+// config's shutdown_timeout. It polls the config file while reload.poll is
+// set. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
+	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	proxy := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
+	admin := &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
+	s.log.Info("serving", "proxy", pl.Addr().String(), "admin", al.Addr().String())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	var wg sync.WaitGroup
+	for _, x := range []struct {
+		srv *http.Server
+		ln  net.Listener
+	}{{proxy, pl}, {admin, al}} {
+		wg.Go(func() {
+			if err := x.srv.Serve(x.ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+				cancel()
+			}
+		})
+	}
+	if s.opts.ConfigPath != "" {
+		wg.Go(func() { s.poll(ctx) })
+	}
+	<-ctx.Done()
+	timeout := s.Config().ShutdownTimeout
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer scancel()
+	s.log.Info("shutting down", "deadline", timeout)
+	var errs []error
+	for _, srv := range []*http.Server{proxy, admin} {
+		if err := srv.Shutdown(sctx); err != nil {
+			errs = append(errs, err)
+			srv.Close()
+		}
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// poll reloads the config file when it changes, every reload.poll.
+func (s *Server) poll(ctx context.Context) {
+	lastSeen := s.gen.Load().raw
+	for {
+		d := s.Config().Reload.Poll
+		active := d > 0
+		if !active {
+			d = time.Second // look again later: a reload may turn polling on
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if active {
+			s.reload(&lastSeen)
+		}
+	}
+}
