@@ -12,8 +12,10 @@ import (
 )
 
 // A Breaker is a circuit breaker: it stops calling a dependency that keeps
-// failing and lets it recover. It is safe for concurrent use; its methods
-// never block on anything but its own short critical sections.
+// failing and lets it recover. Make one with [New]; the zero value is not
+// usable. It is safe for concurrent use. Its methods block only on short
+// critical sections of their own, and on the state-change listeners they
+// may end up running (see Config.OnStateChange).
 type Breaker struct {
 	// Read by every call, written only on a state change or when the
 	// window's cleanliness changes.
