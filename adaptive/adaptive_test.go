@@ -540,14 +540,16 @@ func TestAlgorithmUpdates(t *testing.T) {
 		{"Gradient half way to tolerance", Gradient{}, 100, window{rtt: 11 * ms, noLoad: 10 * ms, maxInFlight: 100}, 105},
 		{"Gradient at tolerance", Gradient{}, 100, window{rtt: 12 * ms, noLoad: 10 * ms, maxInFlight: 100}, 101},
 		{"Gradient app-limited", Gradient{}, 100, window{rtt: 10 * ms, noLoad: 10 * ms, maxInFlight: 10}, 100},
-		{"Gradient over tolerance", Gradient{}, 100, window{rtt: 15 * ms, noLoad: 10 * ms, maxInFlight: 10}, 96},
-		{"Gradient floor", Gradient{Smoothing: 1}, 100, window{rtt: 100 * ms, noLoad: 10 * ms}, 50},
+		{"Gradient over tolerance", Gradient{}, 100, window{rtt: 15 * ms, noLoad: 10 * ms, maxInFlight: 100}, 96},
+		{"Gradient app-limited over tolerance", Gradient{}, 100, window{rtt: 15 * ms, noLoad: 10 * ms, maxInFlight: 49}, 100},
+		{"Gradient floor", Gradient{Smoothing: 1}, 100, window{rtt: 100 * ms, noLoad: 10 * ms, maxInFlight: 50}, 50},
 		{"Gradient drop", Gradient{}, 100, window{dropped: 1, rtt: 10 * ms, noLoad: 10 * ms}, 90},
 		{"Gradient before a probe", Gradient{}, 100, window{rtt: 10 * ms}, 100},
 		{"Vegas nothing queued", Vegas{}, 100, window{rtt: 10 * ms, noLoad: 10 * ms, maxInFlight: 100}, 112},
 		{"Vegas few queued", Vegas{}, 100, window{rtt: 10.4 * 1e6, noLoad: 10 * ms, maxInFlight: 100}, 102},
 		{"Vegas in band", Vegas{}, 100, window{rtt: 11 * ms, noLoad: 10 * ms, maxInFlight: 100}, 100},
 		{"Vegas too many queued", Vegas{}, 100, window{rtt: 20 * ms, noLoad: 10 * ms, maxInFlight: 100}, 98},
+		{"Vegas app-limited", Vegas{}, 100, window{rtt: 20 * ms, noLoad: 10 * ms, maxInFlight: 20}, 100},
 		{"Vegas drop", Vegas{Smoothing: 0.5}, 100, window{dropped: 2}, 99},
 	}
 	for _, tt := range tests {

@@ -15,9 +15,11 @@ import (
 // latency, the most calls that were in flight, and how many calls were
 // dropped (timed out or shed downstream). The algorithm returns the new
 // limit, which the limiter keeps within [Config.MinLimit, Config.MaxLimit].
-// An algorithm does not raise the limit after a window in which fewer than
-// half the limit's calls were in flight: an unused limit says nothing about
-// capacity.
+//
+// A window in which fewer than half the limit's calls were in flight says
+// nothing about how many calls the dependency can take, so after it the
+// algorithms leave the limit as it is, except that dropped calls (and, for
+// AIMD, latency over its Threshold) still lower it.
 type Algorithm interface {
 	validate() error
 	newEstimator() estimator
@@ -161,15 +163,12 @@ func (g *Gradient) probeInterval() time.Duration { return g.ProbeInterval }
 func (g *Gradient) update(limit float64, w window) float64 {
 	grad := 0.5
 	if w.dropped == 0 {
-		if w.rtt <= 0 || w.noLoad <= 0 {
+		if w.rtt <= 0 || w.noLoad <= 0 || w.appLimited(limit) {
 			return limit
 		}
 		grad = min(1, max(0.5, g.Tolerance*float64(w.noLoad)/float64(w.rtt)))
 	}
 	if grad >= 1 {
-		if w.appLimited(limit) {
-			return limit
-		}
 		// Probe upwards by up to √limit, less as latency nears the
 		// tolerance, so the limit settles there instead of overshooting.
 		room := 1.0
@@ -226,15 +225,13 @@ func (v *Vegas) update(limit float64, w window) float64 {
 	switch {
 	case w.dropped > 0:
 		target = limit - lg
-	case w.rtt <= 0 || w.noLoad <= 0:
+	case w.rtt <= 0 || w.noLoad <= 0 || w.appLimited(limit):
 		return limit
 	default:
 		queued := limit * (1 - float64(w.noLoad)/float64(w.rtt))
 		switch {
 		case queued > 6*lg:
 			target = limit - lg
-		case w.appLimited(limit):
-			return limit
 		case queued <= lg:
 			target = limit + 6*lg
 		case queued < 3*lg:
