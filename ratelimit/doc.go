@@ -1,0 +1,67 @@
+// Package ratelimit admits events at a steady rate, with an optional burst:
+// a [Limiter] for one stream of calls, and a [Keyed] limiter for one limit
+// per client, tenant or token with a bound on the keys it remembers.
+//
+// Both use GCRA, the generic cell rate algorithm: the whole state of a
+// limit is one "theoretical arrival time", the moment the limit would be
+// back to a full burst. Admitting an event moves it 1/Rate later; an event
+// is refused when that would put it more than Burst/Rate ahead of now. The
+// arithmetic is exact integers, and a Limiter updates its state with a
+// single compare-and-swap: no lock, no allocation, no background goroutine.
+//
+//	lim, err := ratelimit.New(ratelimit.Config{Name: "api", Rate: 100, Burst: 20})
+//	...
+//	if !lim.Allow() {
+//		// too many requests
+//	}
+//
+// A Limiter is also a [bulwark.Policy]: Execute refuses a call that comes
+// too early with a [*LimitedError] (matching [ErrLimited], and telling the
+// retry policy when to come back through bulwark.RetryAfter), or waits for
+// its turn when Config.MaxWait is set.
+//
+// # Smooth or bursty
+//
+// With Burst 1 (the default) events are spaced evenly, 1/Rate apart, and a
+// quiet period earns nothing. With a larger Burst, up to Burst events may
+// pass at once after a quiet period, and are then spaced at the rate again.
+// The rate can be given as events per second (Rate: 2.5) or as Limit events
+// per Per (Limit: 100, Per: time.Minute).
+//
+// # Methods
+//
+// The methods follow golang.org/x/time/rate:
+//   - Allow, AllowAt, AllowN: may the events happen now (or at the time
+//     given)? The At and N forms take the time as an argument, so tests need
+//     no clock.
+//   - Check, CheckN: the same, returning a [Decision] with the figures of
+//     the RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset and
+//     Retry-After headers, without allocating.
+//   - Reserve, ReserveN: take events now and learn how long to wait before
+//     using them; Cancel gives them back.
+//   - Wait, WaitN: block until the events may happen. When the wait would
+//     end at or after the context's deadline, they return a *LimitedError
+//     at once rather than sleep and fail.
+//
+// SetLimit, SetRate and SetBurst change the limit while the limiter runs,
+// keeping the events available now as they are.
+//
+// # Per-key limits
+//
+// [Keyed] gives every key its own limit (AllowKey, CheckKey, WaitKey,
+// ExecuteKey) and remembers at most KeyedConfig.MaxKeys keys, however many
+// distinct keys arrive: keys are spread over shards of bounded size, idle
+// keys are dropped as new ones come, and when a shard is full it forgets
+// first a key whose bucket has refilled (which changes nothing), then the
+// least recently used one (approximately: CLOCK). Keys are never put in
+// metrics or events.
+//
+// # Time
+//
+// A limiter reads the monotonic clock (time.Since its creation), which is
+// cheaper than time.Now. Inside a testing/synctest bubble it reads the
+// bubble's fake clock, so Wait and the methods without a time argument can
+// be tested in virtual time; make the limiter inside the bubble. Time is
+// kept in sixteenths of a nanosecond, so an interval such as 1/3 s or
+// 3.33 ns (3e8 per second) is kept to within a sixteenth of a nanosecond.
+package ratelimit

@@ -1,0 +1,399 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+	"unsafe"
+
+	"github.com/bulwark-go/bulwark"
+)
+
+func mustNewKeyed(t testing.TB, cfg KeyedConfig) *Keyed {
+	t.Helper()
+	k, err := NewKeyed(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestNewKeyedRejectsBadConfig(t *testing.T) {
+	tests := []struct {
+		cfg  KeyedConfig
+		want string
+	}{
+		{KeyedConfig{}, "KeyedConfig.Rate is 0"},
+		{KeyedConfig{Config: Config{Rate: 1, Burst: -1}}, "KeyedConfig.Burst is -1"},
+		{KeyedConfig{Config: Config{Rate: 1}, MaxKeys: -1}, "KeyedConfig.MaxKeys is -1"},
+		{KeyedConfig{Config: Config{Rate: 1}, IdleTTL: -time.Second}, "KeyedConfig.IdleTTL is -1s"},
+		{KeyedConfig{Config: Config{Rate: 1, MaxWait: -1}}, "KeyedConfig.MaxWait is -1ns"},
+	}
+	for _, tt := range tests {
+		if _, err := NewKeyed(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("NewKeyed(%+v) = %v, want an error containing %q", tt.cfg, err, tt.want)
+		}
+	}
+	k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 1}})
+	if s := k.Snapshot(); s.MaxKeys != DefaultMaxKeys || s.Rate != 1 || s.Burst != 1 {
+		t.Errorf("defaults: %+v", s)
+	}
+}
+
+func TestKeysAreLimitedSeparately(t *testing.T) {
+	k := mustNewKeyed(t, KeyedConfig{Config: Config{Name: "clients", Rate: 10, Burst: 2}})
+	t0 := k.base
+	for i, tt := range []struct {
+		key  string
+		at   time.Duration
+		want Decision
+	}{
+		{"alice", 0, allowed(2, 1, 100*ms)},
+		{"alice", 0, allowed(2, 0, 200*ms)},
+		{"alice", 0, refused(2, 0, 100*ms, 200*ms)},
+		{"bob", 0, allowed(2, 1, 100*ms)}, // alice's use does not touch bob
+		{"alice", 100 * ms, allowed(2, 0, 200*ms)},
+		{"bob", 100 * ms, allowed(2, 1, 100*ms)},
+	} {
+		if got := k.CheckKeyN(tt.key, t0.Add(tt.at), 1); got != tt.want {
+			t.Errorf("step %d: CheckKeyN(%s, +%v) = %+v, want %+v", i, tt.key, tt.at, got, tt.want)
+		}
+	}
+	if got := k.CheckKeyN("carol", t0, 3); got.Allowed || got.RetryAfter != Never {
+		t.Errorf("3 events with burst 2: %+v, want refused with RetryAfter Never", got)
+	}
+	if !k.AllowKeyN("carol", t0, 2) || k.AllowKeyN("carol", t0, 1) {
+		t.Error("carol: want the burst of 2, then a refusal")
+	}
+	if s := k.Snapshot(); s.Keys != 3 || s.Allowed != 6 || s.Rejected != 3 {
+		t.Errorf("Snapshot %+v, want 3 keys, 6 allowed, 3 rejected", s)
+	}
+	if k.Name() != "clients" || k.Len() != 3 {
+		t.Errorf("Name %q, Len %d", k.Name(), k.Len())
+	}
+}
+
+// When a new key needs room, keys whose bucket is full again go first:
+// forgetting them changes nothing. Keys still owing time go only if no
+// such key is left, least recently used first.
+func TestEvictionPrefersKeysThatLoseNothing(t *testing.T) {
+	k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 1, Burst: 2}, MaxKeys: 1})
+	t0 := k.base
+	if !k.AllowKeyN("a", t0, 2) {
+		t.Fatal("a refused")
+	}
+	// b needs a's room while a still owes 2s: a is forgotten (and counted
+	// as evicted), so it comes back with a full burst.
+	k.AllowKeyN("b", t0, 1)
+	if s := k.Snapshot(); s.Keys != 1 || s.Evicted != 1 || s.Expired != 0 {
+		t.Fatalf("after b: %+v, want 1 key, 1 evicted", s)
+	}
+	if !k.AllowKeyN("a", t0, 2) {
+		t.Fatal("a, forgotten, did not come back with a full burst")
+	}
+
+	// Keys whose bucket has refilled go before keys that owe time, even if
+	// recently used.
+	k = mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 1, Burst: 2}, MaxKeys: 4})
+	k.shards[0].capacity = 3
+	k.AllowKeyN("a", t0, 2) // owes 2s
+	k.AllowKeyN("b", t0, 1) // owes 1s
+	k.AllowKeyN("c", t0, 2) // owes 2s
+	k.AllowKeyN("d", t0.Add(1500*ms), 1)
+	for key, want := range map[string]bool{"a": true, "b": false, "c": true, "d": true} {
+		if _, ok := k.shards[0].index[key]; ok != want {
+			t.Errorf("%s held: %v, want %v", key, ok, want)
+		}
+	}
+
+	// Otherwise CLOCK: the least recently used, roughly.
+	k = mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 1, Burst: 2}, MaxKeys: 4})
+	k.shards[0].capacity = 3
+	for _, key := range []string{"a", "b", "c"} {
+		k.AllowKeyN(key, t0, 2) // all owe 2s
+	}
+	k.AllowKeyN("a", t0, 0) // a used again
+	k.AllowKeyN("d", t0, 1) // all marked used: the hand clears a, b, c and takes a
+	k.AllowKeyN("b", t0, 0)
+	k.AllowKeyN("e", t0, 1) // b was used again, c was not: c goes
+	for _, key := range []string{"b", "d", "e"} {
+		if _, ok := k.shards[0].index[key]; !ok {
+			t.Errorf("%s was forgotten; remembered: %v", key, k.shards[0].index)
+		}
+	}
+}
+
+func TestIdleKeysAreForgotten(t *testing.T) {
+	for _, ttl := range []time.Duration{0, 10 * time.Second} {
+		t.Run(fmt.Sprint("IdleTTL=", ttl), func(t *testing.T) {
+			// One shard (MaxKeys < 256), with room for every key: nothing is
+			// evicted, idle keys expire.
+			k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 1, Burst: 5}, MaxKeys: 250, IdleTTL: ttl})
+			if len(k.shards) != 1 {
+				t.Fatalf("%d shards, want 1", len(k.shards))
+			}
+			t0 := k.base
+			for i := range 50 {
+				k.AllowKeyN("old"+strconv.Itoa(i), t0, 1)
+			}
+			// Idle means: not seen for IdleTTL, by default DefaultIdleTTL
+			// (longer than the 5s the bucket takes to refill).
+			idleAt := DefaultIdleTTL
+			if ttl > 0 {
+				idleAt = ttl
+			}
+			// Not yet idle: new keys sweep past the old ones but keep them.
+			for i := range 50 {
+				k.AllowKeyN("early"+strconv.Itoa(i), t0.Add(idleAt-ms), 1)
+			}
+			if s := k.Snapshot(); s.Keys != 100 || s.Expired != 0 {
+				t.Fatalf("%+v before any key is idle, want 100 keys, none expired", s)
+			}
+			// Once idle, new keys clear them out as they arrive, two for
+			// each new key.
+			for i := range 100 {
+				k.AllowKeyN("new"+strconv.Itoa(i), t0.Add(idleAt+ms), 1)
+			}
+			s := k.Snapshot()
+			if s.Expired != 50 || s.Evicted != 0 || s.Keys != 150 {
+				t.Errorf("Snapshot %+v, want the 50 old keys expired, none evicted, 150 left", s)
+			}
+			for i := range 50 {
+				if _, ok := k.shards[0].index["old"+strconv.Itoa(i)]; ok {
+					t.Fatalf("old%d still held", i)
+				}
+			}
+		})
+	}
+}
+
+func TestKeyedSetLimitCarriesEachKeysState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 10, Burst: 10}})
+		for range 10 {
+			k.AllowKey("a")
+		}
+		if err := k.SetRate(1); err != nil {
+			t.Fatal(err)
+		}
+		if k.AllowKey("a") {
+			t.Fatal("a admitted right after lowering the rate")
+		}
+		if !k.AllowKey("b") {
+			t.Fatal("b refused")
+		}
+		time.Sleep(time.Second)
+		if !k.AllowKey("a") || k.AllowKey("a") {
+			t.Fatal("a: want one event after a second at 1/s")
+		}
+		if err := k.SetBurst(-1); err == nil {
+			t.Fatal("SetBurst(-1) accepted")
+		}
+		if err := k.SetLimit(math.Inf(1), 1); err != nil {
+			t.Fatal(err)
+		}
+		for range 50 {
+			if !k.AllowKey("a") {
+				t.Fatal("refused while unlimited")
+			}
+		}
+		if s := k.Snapshot(); s.Burst != 1 {
+			t.Errorf("Burst = %d, want 1", s.Burst)
+		}
+	})
+}
+
+func TestWaitKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rec := &recorder{}
+		k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 10, Observer: rec}})
+		ctx := context.Background()
+		start := time.Now()
+		for range 2 {
+			if err := k.WaitKey(ctx, "a"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := time.Since(start); got != 100*ms {
+			t.Errorf("two waits took %v, want 100ms", got)
+		}
+		// A deadline too near: refused at once.
+		dctx, cancel := context.WithTimeout(ctx, 50*ms)
+		defer cancel()
+		var le *LimitedError
+		if err := k.WaitKey(dctx, "a"); !errors.As(err, &le) || le.Delay != 100*ms {
+			t.Fatalf("WaitKey with a near deadline = %v, want a *LimitedError with Delay 100ms", err)
+		}
+		// Cancelled while waiting: the slot is given back.
+		cctx, cancel2 := context.WithCancel(ctx)
+		go func() {
+			time.Sleep(30 * ms)
+			cancel2()
+		}()
+		if err := k.WaitKey(cctx, "a"); err != context.Canceled {
+			t.Fatalf("WaitKey = %v, want context.Canceled", err)
+		}
+		start = time.Now()
+		if err := k.WaitKey(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Since(start); got != 70*ms {
+			t.Errorf("after the cancelled wait the next took %v, want 70ms", got)
+		}
+		if err := k.WaitKey(cctx, "a"); err != context.Canceled {
+			t.Fatalf("WaitKey with a done context = %v", err)
+		}
+		var waits, rejections int
+		for _, e := range rec.all() {
+			switch e.Kind {
+			case bulwark.KindWait:
+				waits++
+			case bulwark.KindRejected:
+				rejections++
+			}
+		}
+		if waits != 2 || rejections != 1 {
+			t.Errorf("%d waits, %d rejections observed; want 2, 1", waits, rejections)
+		}
+	})
+}
+
+func TestExecuteKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := mustNewKeyed(t, KeyedConfig{Config: Config{Name: "tenants", Rate: 10}})
+		ctx := context.Background()
+		op := bulwark.OperationFunc(func(context.Context) (any, error) { return "ok", nil })
+		if v, err := k.ExecuteKey(ctx, "t1", op); v != "ok" || err != nil {
+			t.Fatalf("first call: %v, %v", v, err)
+		}
+		_, err := k.ExecuteKey(ctx, "t1", op)
+		var le *LimitedError
+		if !errors.As(err, &le) || le.Name != "tenants" || le.Delay != 100*ms {
+			t.Fatalf("second call: %v, want a *LimitedError with Delay 100ms", err)
+		}
+		if _, err := k.ExecuteKey(ctx, "t2", op); err != nil {
+			t.Fatalf("another tenant: %v", err)
+		}
+		k = mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 10, MaxWait: time.Second}})
+		start := time.Now()
+		for range 3 {
+			if _, err := k.ExecuteKey(ctx, "t1", op); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := time.Since(start); got != 200*ms {
+			t.Errorf("three calls took %v, want 200ms", got)
+		}
+	})
+}
+
+func TestKeyedNoAllocationsForKnownKeys(t *testing.T) {
+	k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: MaxRate, Burst: 1 << 20}})
+	k.AllowKey("known")
+	if n := testing.AllocsPerRun(100, func() { k.AllowKey("known") }); n != 0 {
+		t.Errorf("AllowKey: %v allocations per run, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { k.CheckKey("known") }); n != 0 {
+		t.Errorf("CheckKey: %v allocations per run, want 0", n)
+	}
+}
+
+// The key is copied: a caller may pass a string that aliases a buffer it
+// reuses.
+func TestKeysAreCopied(t *testing.T) {
+	k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 1}})
+	buf := []byte("aaaa")
+	k.AllowKey(unsafe.String(&buf[0], len(buf)))
+	copy(buf, "bbbb")
+	if k.AllowKey("aaaa") {
+		t.Error("aaaa admitted twice: its stored key changed with the caller's buffer")
+	}
+	if !k.AllowKey("bbbb") {
+		t.Error("bbbb refused")
+	}
+}
+
+func TestKeyedConcurrentUse(t *testing.T) {
+	k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 1, Burst: 10}, MaxKeys: 100})
+	now := time.Now()
+	var wg sync.WaitGroup
+	admitted := make([]int, 8)
+	for g := range admitted {
+		wg.Go(func() {
+			for i := range 400 {
+				if k.AllowKeyN("k"+strconv.Itoa(i%20), now, 1) {
+					admitted[g]++
+				}
+			}
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range admitted {
+		total += n
+	}
+	// 20 keys, none evicted, 10 events each.
+	if s := k.Snapshot(); s.Evicted != 0 || total != 200 {
+		t.Fatalf("%d admitted, Snapshot %+v; want 200 admitted, none evicted", total, s)
+	}
+}
+
+// A million distinct keys: the number of keys held never passes MaxKeys,
+// and the heap stays near what MaxKeys keys need.
+func TestMillionKeysStayBounded(t *testing.T) {
+	const (
+		distinct = 1_000_000
+		maxKeys  = 10_000
+	)
+	k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 1, Burst: 5}, MaxKeys: maxKeys})
+	now := time.Now()
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+
+	var wg sync.WaitGroup
+	const workers = 2
+	for w := range workers {
+		wg.Go(func() {
+			// Keys are written into one reused buffer: the limiter must copy
+			// them, and generating them allocates nothing.
+			buf := make([]byte, 0, 16)
+			for i := w; i < distinct; i += workers {
+				buf = strconv.AppendInt(buf[:0], int64(i), 36)
+				k.AllowKeyN(unsafe.String(&buf[0], len(buf)), now, 1)
+			}
+		})
+	}
+	wg.Wait()
+
+	s := k.Snapshot()
+	if s.Keys > maxKeys || s.Keys < maxKeys*9/10 {
+		t.Errorf("%d keys held after %d distinct keys, want at most %d (and close to it)", s.Keys, distinct, maxKeys)
+	}
+	if s.Allowed != distinct || int(s.Evicted) != distinct-s.Keys {
+		t.Errorf("Snapshot %+v: want %d allowed, %d evicted", s, distinct, distinct-s.Keys)
+	}
+	for i := range k.shards {
+		sh := &k.shards[i]
+		if len(sh.entries) > sh.capacity || len(sh.index) != len(sh.entries) {
+			t.Fatalf("shard %d: %d entries, %d indexed, capacity %d", i, len(sh.entries), len(sh.index), sh.capacity)
+		}
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	// A million keys held would need about 100 MB; MaxKeys of them about
+	// 1 MB.
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > 4<<20 {
+		t.Errorf("heap grew by %d bytes for %d keys held", grown, s.Keys)
+	}
+	runtime.KeepAlive(k)
+}

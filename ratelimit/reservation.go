@@ -1,0 +1,190 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+)
+
+// A Reservation holds events taken from a limiter ahead of time: they may
+// happen once [Reservation.Delay] has passed. It is a value; copying it
+// copies the right to cancel, so cancel one copy at most once.
+type Reservation struct {
+	l         *Limiter
+	lim       *limits // the setting it was made under
+	ok        bool
+	cancelled bool
+	cost      int64  // ticks the events added to the theoretical arrival time
+	act       uint64 // when the events may happen, in the limiter's ticks
+}
+
+// OK reports whether the limiter granted the reservation. It is false only
+// when more events than the burst were asked for.
+func (r Reservation) OK() bool { return r.ok }
+
+// Delay returns how long from now the caller must wait before the reserved
+// events may happen: 0 means at once. It is [Never] when !OK().
+func (r Reservation) Delay() time.Duration { return r.DelayFrom(time.Now()) }
+
+// DelayFrom is Delay measured from the time now.
+func (r Reservation) DelayFrom(now time.Time) time.Duration {
+	if !r.ok {
+		return Never
+	}
+	if r.l == nil {
+		return 0
+	}
+	return durationOf(ahead(r.act, r.l.at(now)))
+}
+
+// Cancel gives the reserved events back to the limiter, for a caller that
+// will not act on the reservation after all. See CancelAt.
+func (r *Reservation) Cancel() { r.CancelAt(time.Now()) }
+
+// CancelAt is Cancel at the time now. Nothing is given back when the
+// reservation's time has already come (the events count as having
+// happened), when the limiter's setting has changed since, or when the
+// reservation was already cancelled. Reservations made after this one keep
+// their times.
+func (r *Reservation) CancelAt(now time.Time) {
+	if !r.ok || r.cancelled || r.l == nil || r.cost == 0 {
+		return
+	}
+	r.cancelled = true
+	l := r.l
+	t := l.at(now)
+	if ahead(r.act, t) <= 0 || l.limits.Load() != r.lim {
+		return
+	}
+	for {
+		tat := l.tat.Load()
+		if ahead(tat, t) <= 0 { // full already
+			return
+		}
+		next := tat - uint64(r.cost)
+		if ahead(next, t) < 0 {
+			next = t
+		}
+		if l.tat.CompareAndSwap(tat, next) {
+			return
+		}
+	}
+}
+
+// Reserve reserves one event now; see ReserveN.
+func (l *Limiter) Reserve() Reservation { return l.ReserveN(time.Now(), 1) }
+
+// ReserveN reserves n events at the time now and says how long to wait
+// before they may happen, however long that is. The reservation is not OK
+// only when n exceeds the burst. A caller that decides not to wait must
+// cancel the reservation so that others may use the events. ReserveN
+// counts the events as admitted. It panics if n is negative.
+func (l *Limiter) ReserveN(now time.Time, n int) Reservation {
+	r, _ := l.reserve(l.at(now), n, math.MaxInt64)
+	if r.ok {
+		l.allowed.Add(1)
+	} else {
+		l.rejected.Add(1)
+	}
+	return r
+}
+
+// reserve takes n events at now if the wait until they may happen is at
+// most limit ticks, and returns the reservation and that wait. When the
+// wait is too long, or n exceeds the burst, it returns a reservation that
+// is not OK, and the wait (math.MaxInt64 for n beyond the burst). It counts
+// nothing.
+func (l *Limiter) reserve(now uint64, n int, limit int64) (Reservation, int64) {
+	if n < 0 {
+		panic(fmt.Sprintf("ratelimit: negative event count %d", n))
+	}
+	p := l.limits.Load()
+	if p.unlimited {
+		return Reservation{l: l, lim: p, ok: true, act: now}, 0
+	}
+	if n > p.burst {
+		return Reservation{}, math.MaxInt64
+	}
+	for {
+		tat := l.tat.Load()
+		next, over := p.take(tat, now, n)
+		wait := max(over, 0)
+		if wait > limit {
+			return Reservation{}, wait
+		}
+		if l.tat.CompareAndSwap(tat, next) {
+			return Reservation{l: l, lim: p, ok: true, cost: int64(n) * p.interval, act: now + uint64(wait)}, wait
+		}
+	}
+}
+
+// Wait blocks until one event may happen; see WaitN.
+func (l *Limiter) Wait(ctx context.Context) error { return l.waitN(ctx, 1, -1) }
+
+// WaitN blocks until n events may happen, and counts them. When the wait
+// would end at or after the context's deadline it returns a *LimitedError
+// at once, instead of sleeping and then failing; when the context ends
+// the wait it gives the events back and returns ctx.Err(). A request of
+// more events than the burst gets a *LimitedError with Delay [Never].
+// WaitN panics if n is negative.
+func (l *Limiter) WaitN(ctx context.Context, n int) error { return l.waitN(ctx, n, -1) }
+
+// waitN waits for n events for at most maxWait (negative: no limit) and
+// until ctx's deadline.
+func (l *Limiter) waitN(ctx context.Context, n int, maxWait time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := l.now()
+	limit := waitLimit(ctx, maxWait)
+	r, wait := l.reserve(now, n, limit)
+	if !r.ok {
+		l.rejected.Add(1)
+		delay := delayOf(wait)
+		err := l.limited(delay)
+		if l.obs != nil {
+			l.observeRejected(err, delay)
+		}
+		return err
+	}
+	if wait == 0 {
+		l.allowed.Add(1)
+		return nil
+	}
+	d := durationOf(wait)
+	t := time.NewTimer(d)
+	select {
+	case <-t.C:
+		l.allowed.Add(1)
+		if l.obs != nil {
+			l.obs.Observe(bulwark.Event{Kind: bulwark.KindWait, Policy: "ratelimit", Name: l.name, Delay: d})
+		}
+		return nil
+	case <-ctx.Done():
+		t.Stop()
+		r.Cancel()
+		return ctx.Err()
+	}
+}
+
+// waitLimit returns the longest wait, in ticks, that ends within maxWait
+// (negative: no limit) and strictly before ctx's deadline.
+func waitLimit(ctx context.Context, maxWait time.Duration) int64 {
+	limit := int64(math.MaxInt64)
+	if maxWait >= 0 && maxWait <= maxSpan>>tickShift {
+		limit = int64(ticksOf(maxWait))
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		until := time.Until(dl)
+		if until <= 0 {
+			return 0
+		}
+		if until <= maxSpan>>tickShift {
+			limit = min(limit, int64(ticksOf(until))-1)
+		}
+	}
+	return limit
+}
