@@ -46,6 +46,7 @@ type Server struct {
 	opts    Options
 	log     *slog.Logger
 	base    http.RoundTripper
+	ownBase bool // base was made by New: Close closes its idle connections
 	started time.Time
 	hub     observerHub
 
@@ -103,7 +104,7 @@ func New(cfg *Config, opts Options) (*Server, error) {
 	if s.base == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
-		s.base = t
+		s.base, s.ownBase = t, true
 	}
 	if err := s.apply(cfg, nil); err != nil {
 		return nil, err
@@ -125,6 +126,15 @@ func Open(path string, opts Options) (*Server, error) {
 	}
 	s.gen.Load().raw = raw
 	return s, nil
+}
+
+// Close releases what the server holds beyond its goroutines: the idle
+// connections of the transport it made (not of Options.Transport). Serve
+// calls it on its way out; call it after Apply-only use.
+func (s *Server) Close() {
+	if t, ok := s.base.(interface{ CloseIdleConnections() }); ok && s.ownBase {
+		t.CloseIdleConnections()
+	}
 }
 
 // Config returns the running config. Do not modify it.
@@ -443,6 +453,7 @@ func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
 		}
 	}
 	wg.Wait()
+	s.Close()
 	close(errc)
 	for err := range errc {
 		errs = append(errs, err)

@@ -1,0 +1,143 @@
+package sidecar
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fixture is a sidecar serving on loopback, with its admin API.
+type fixture struct {
+	s      *Server
+	proxy  *httptest.Server
+	admin  *httptest.Server
+	client *http.Client
+	logs   *syncBuffer
+}
+
+// newFixture parses yaml (a format whose verbs take the upstreams' URLs)
+// and serves it on loopback.
+func newFixture(t *testing.T, yaml string, upstreams ...*httptest.Server) *fixture {
+	t.Helper()
+	args := make([]any, len(upstreams))
+	for i, u := range upstreams {
+		args[i] = u.URL
+	}
+	cfg, err := ParseConfig(fmt.Appendf(nil, yaml, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	s, err := New(cfg, Options{Transport: base, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{s: s, proxy: httptest.NewServer(s.Handler()), admin: httptest.NewServer(s.AdminHandler()), logs: logs}
+	f.client = f.proxy.Client()
+	t.Cleanup(func() {
+		f.proxy.Close()
+		f.admin.Close()
+		base.CloseIdleConnections()
+	})
+	return f
+}
+
+// upstream starts a loopback upstream closed at the end of the test.
+func upstream(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	u := httptest.NewServer(h)
+	t.Cleanup(u.Close)
+	return u
+}
+
+type response struct {
+	code   int
+	header http.Header
+	body   string
+}
+
+func do(t *testing.T, c *http.Client, method, url string, body string, header ...string) response {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if strings.EqualFold(header[i], "Host") {
+			req.Host = header[i+1]
+			continue
+		}
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{resp.StatusCode, resp.Header, string(b)}
+}
+
+func (f *fixture) get(t *testing.T, path string, header ...string) response {
+	t.Helper()
+	return do(t, f.client, http.MethodGet, f.proxy.URL+path, "", header...)
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes (logs).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// counter is an upstream handler answering with a script: the status of
+// the i-th request (1-based), or the last one for the rest.
+type counter struct {
+	mu     sync.Mutex
+	n      int
+	codes  []int
+	bodies []string
+}
+
+func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	c.mu.Lock()
+	c.n++
+	code := c.codes[min(c.n, len(c.codes))-1]
+	c.bodies = append(c.bodies, string(b))
+	c.mu.Unlock()
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "status %d for %s %s", code, r.Method, r.URL.Path)
+}
+
+func (c *counter) calls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
