@@ -137,7 +137,8 @@ type Config struct {
 	// changes, never concurrently with itself or another listener of the
 	// same breaker, and may call the breaker's methods. It runs on the
 	// goroutine that caused the change (or on one that did so meanwhile), so
-	// it should return quickly. Default: nil.
+	// it should return quickly. The transitions a metrics-only breaker would
+	// make are not state changes: only Observer hears of them. Default: nil.
 	OnStateChange func(Change)
 
 	// Observer receives an event for every finished call (KindCall), every
