@@ -37,9 +37,10 @@ type Policy struct {
 	// it serving.
 	Ready bool   `json:"ready"`
 	State string `json:"state,omitempty"` // for policies with states, such as a breaker
-	// Figures holds the policy's live figures: a number (null if it is not
-	// finite), or for a figure split by a label (chaos faults by kind), an
-	// object of numbers.
+	// Figures holds the policy's live figures: a number (null if infinite,
+	// such as an unlimited rate), or for a figure split by a label (chaos
+	// faults by kind), an object of numbers. Figures that do not apply to
+	// the policy are left out.
 	Figures map[string]any `json:"figures,omitempty"`
 }
 
@@ -111,13 +112,17 @@ func (h *Health) Report() Report {
 		i := 0
 		for _, f := range k.Figures {
 			if f.Label == "" {
-				p.Figures[f.Name] = number(values[i])
+				if !math.IsNaN(values[i]) { // NaN: does not apply to this policy
+					p.Figures[f.Name] = number(values[i])
+				}
 				i++
 				continue
 			}
 			split := make(map[string]any, len(f.Values))
 			for _, v := range f.Values {
-				split[v] = number(values[i])
+				if !math.IsNaN(values[i]) {
+					split[v] = number(values[i])
+				}
 				i++
 			}
 			p.Figures[f.Name] = split
@@ -130,10 +135,10 @@ func (h *Health) Report() Report {
 	return r
 }
 
-// number returns v, or nil (JSON null) if v is not a finite number, which
-// JSON cannot carry.
+// number returns v, or nil (JSON null) if v is infinite (an unlimited rate),
+// which JSON cannot carry.
 func number(v float64) any {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if math.IsInf(v, 0) {
 		return nil
 	}
 	return v

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -61,8 +62,9 @@ type Metrics struct {
 
 	createMu sync.Mutex // serialises the making of series, and writers of index
 	index    atomic.Pointer[map[seriesKey]*series]
-	cellsMu  sync.Mutex              // serialises writers of cells
-	cells    atomic.Pointer[[]*cell] // every counter cell, for the callback
+	cache    [cacheSize]atomic.Pointer[series] // see Observe
+	cellsMu  sync.Mutex                        // serialises writers of cells
+	cells    atomic.Pointer[[]*cell]           // every counter cell, for the callback
 }
 
 // New creates bulwark's instruments on a meter of cfg.MeterProvider and
@@ -165,11 +167,32 @@ func (m *Metrics) newCell(inst metric.Int64ObservableCounter, kv ...attribute.Ke
 
 // Observe counts e. It implements [bulwark.Observer].
 func (m *Metrics) Observe(e bulwark.Event) {
-	s := (*m.index.Load())[seriesKey{e.Policy, e.Name}]
-	if s == nil {
-		s = m.series(e.Policy, e.Name)
+	// A policy reports every event with the same Policy and Name strings,
+	// so their addresses pick a cache slot; the slot's series is used only
+	// if its policy and name equal the event's (string comparison
+	// short-cuts on equal addresses). A miss falls back to the map.
+	slot := &m.cache[cacheSlot(e.Policy, e.Name)]
+	s := slot.Load()
+	if s == nil || s.name != e.Name || s.policy != e.Policy {
+		s = (*m.index.Load())[seriesKey{e.Policy, e.Name}]
+		if s == nil {
+			s = m.series(e.Policy, e.Name)
+		}
+		slot.Store(s)
 	}
 	s.observe(e)
+}
+
+// cacheSize is the number of slots of Metrics.cache, a power of two.
+const cacheSize = 256
+
+// cacheSlot hashes the addresses of a policy's kind and name strings. The
+// addresses serve only as a hint: they are never dereferenced.
+func cacheSlot(policy, name string) uintptr {
+	const k = 0x9E3779B97F4A7C15 // 2⁶⁴/φ, Fibonacci hashing
+	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(policy))))
+	n := uint64(uintptr(unsafe.Pointer(unsafe.StringData(name))))
+	return uintptr(((n ^ p*k) * k) >> (64 - 8))
 }
 
 // series returns the series of (policy, name), making them if need be.

@@ -3,6 +3,7 @@ package otelmetrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -330,5 +331,29 @@ func BenchmarkObserveCallSuccess(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.Observe(e)
+	}
+}
+
+func TestObserveCacheKeepsSeriesApart(t *testing.T) {
+	m, r := newTest(t)
+	const n = 300 // more names than cache slots
+	for range 2 {
+		for i := range n {
+			name := fmt.Sprintf("p%d", i)
+			m.Observe(bulwark.Event{Kind: bulwark.KindRejected, Policy: "bulkhead", Name: name})
+			m.Observe(bulwark.Event{Kind: bulwark.KindRejected, Policy: "ratelimit", Name: strings.Clone(name)})
+		}
+	}
+	ms := collect(t, r)
+	for _, metric := range []string{"bulwark.bulkhead.rejected", "bulwark.ratelimit.rejected"} {
+		got := points(t, ms, metric)
+		if len(got) != n {
+			t.Errorf("%s: %d points, want %d", metric, len(got), n)
+		}
+		for _, p := range got {
+			if !strings.HasSuffix(p, " 2") {
+				t.Errorf("%s: %s, want 2", metric, p)
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -156,6 +157,10 @@ func (w *watchSet) observe(_ context.Context, o metric.Observer) error {
 		i := 0
 		for j, f := range k.Figures {
 			for range f.Width() {
+				if math.IsNaN(values[i]) { // does not apply to this policy
+					i++
+					continue
+				}
 				switch inst := ki.figures[j].(type) {
 				case metric.Int64ObservableCounter:
 					o.ObserveInt64(inst, int64(values[i]), s.values[i])

@@ -3,6 +3,7 @@ package prommetrics
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -318,4 +319,48 @@ func TestCustomBuckets(t *testing.T) {
 		}
 	}
 	t.Error("pipeline histogram not gathered")
+}
+
+func TestObserveCacheKeepsSeriesApart(t *testing.T) {
+	m, reg := newTest(t)
+	// 300 names, built at run time so their strings are distinct, more than
+	// the cache has slots; each name used by two kinds of policy, and by a
+	// copy of its string at another address.
+	const n = 300
+	for range 3 {
+		for i := range n {
+			name := fmt.Sprintf("p%d", i)
+			clone := strings.Clone(name)
+			m.Observe(bulwark.Event{Kind: bulwark.KindCall, Policy: "breaker", Name: name, Outcome: bulwark.OutcomeSuccess})
+			m.Observe(bulwark.Event{Kind: bulwark.KindRejected, Policy: "bulkhead", Name: name})
+			m.Observe(bulwark.Event{Kind: bulwark.KindCall, Policy: "breaker", Name: clone, Outcome: bulwark.OutcomeFailure})
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, mf := range mfs {
+		for _, s := range mf.GetMetric() {
+			v := s.GetCounter().GetValue()
+			if v == 0 {
+				continue
+			}
+			key := mf.GetName()
+			for _, l := range s.GetLabel() {
+				key += " " + l.GetValue()
+			}
+			if v != 3 {
+				t.Errorf("%s = %v, want 3", key, v)
+			}
+			got[mf.GetName()]++
+		}
+	}
+	want := map[string]int{"bulwark_breaker_calls_total": 2 * n, "bulwark_bulkhead_rejected_total": n}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: %d series with value 3, want %d", k, got[k], w)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package prommetrics
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -132,12 +133,16 @@ func (w *watchSet) collect(ch chan<- prometheus.Metric) {
 		i := 0
 		for j, f := range s.Kind.Figures {
 			if f.Label == "" {
-				ch <- prometheus.MustNewConstMetric(d.figures[j], d.types[j], values[i], s.Name)
+				if !math.IsNaN(values[i]) { // NaN: does not apply to this policy
+					ch <- prometheus.MustNewConstMetric(d.figures[j], d.types[j], values[i], s.Name)
+				}
 				i++
 				continue
 			}
 			for _, lv := range f.Values {
-				ch <- prometheus.MustNewConstMetric(d.figures[j], d.types[j], values[i], s.Name, lv)
+				if !math.IsNaN(values[i]) {
+					ch <- prometheus.MustNewConstMetric(d.figures[j], d.types[j], values[i], s.Name, lv)
+				}
 				i++
 			}
 		}

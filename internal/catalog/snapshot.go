@@ -65,7 +65,9 @@ type Source struct {
 	Name string
 	// Read stores the current values of Kind.Figures, in order, in values,
 	// which has Kind.Width() elements, and returns the current state (""
-	// if the kind has no states).
+	// if the kind has no states). A figure that does not apply to this
+	// instance (the tokens of a keyed rate limiter) is NaN, and exporters
+	// leave it out.
 	Read func(values []float64) (state string)
 }
 
