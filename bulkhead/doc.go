@@ -55,9 +55,9 @@
 // When a permit is free and nobody waits, taking and giving it back is one
 // compare-and-swap each, with no lock and no allocation; it is cheaper than a
 // buffered channel used as a semaphore. The mutex and the wait queue come
-// into play only when the bulkhead is full. Waiter records are reused, so a
-// wait allocates nothing once a bulkhead has served as many concurrent
-// waiters before.
+// into play only when the bulkhead is full. Waiter records (a channel and,
+// with a finite MaxWait, a timer) are pooled per bulkhead, so a wait
+// usually allocates nothing.
 //
 // # Testing
 //
