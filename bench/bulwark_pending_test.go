@@ -1,11 +1,6 @@
 package bench
 
-import "testing"
-
-// Placeholders for bulwark's side of each comparison, replaced one by one
-// as bulwark's packages land.
-
-func benchBulwarkRateLimitAllow(b *testing.B)         {}
-func benchBulwarkRateLimitAllowParallel(b *testing.B) {}
+// Placeholder for bulwark's side of the HTTP comparison, replaced when
+// bulwark's HTTP package lands.
 
 func bulwarkHTTPCases() []httpClientCase { return nil }
