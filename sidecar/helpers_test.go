@@ -141,3 +141,10 @@ func (c *counter) calls() int {
 	defer c.mu.Unlock()
 	return c.n
 }
+
+// newLoopback serves h on loopback until the test ends.
+func newLoopback(t *testing.T, h http.Handler) *httptest.Server {
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
+}
