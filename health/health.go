@@ -111,9 +111,13 @@ func (h *Health) Report() Report {
 		}
 		i := 0
 		for _, f := range k.Figures {
+			key := f.Name
+			if f.Unit == "s" {
+				key += "_seconds"
+			}
 			if f.Label == "" {
 				if !math.IsNaN(values[i]) { // NaN: does not apply to this policy
-					p.Figures[f.Name] = number(values[i])
+					p.Figures[key] = number(values[i])
 				}
 				i++
 				continue
@@ -125,7 +129,7 @@ func (h *Health) Report() Report {
 				}
 				i++
 			}
-			p.Figures[f.Name] = split
+			p.Figures[key] = split
 		}
 		if !p.Ready {
 			r.Status = StatusUnavailable

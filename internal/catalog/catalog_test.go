@@ -13,6 +13,7 @@ import (
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/hedge"
 	"github.com/bulwark-go/bulwark/internal/leakcheck"
+	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/recovery"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
@@ -117,6 +118,8 @@ func TestOfReadsEveryKind(t *testing.T) {
 		must(chaos.New(chaos.Config{Name: "c"})),
 		must(fallback.New(fallback.Config{Name: "f", Func: fallback.Value(1)})),
 		must(hedge.New(hedge.Config{Name: "h", Delay: 1})),
+		must(ratelimit.New(ratelimit.Config{Name: "rl", Rate: 10, Burst: 1})),
+		must(ratelimit.NewKeyed(ratelimit.KeyedConfig{Config: ratelimit.Config{Name: "rk", Rate: 10, Burst: 1}})),
 		must(recovery.New(recovery.Config{Name: "rc"})),
 		must(retry.New(retry.Config{Name: "r"})),
 		must(timeout.New(timeout.Config{Name: "t", Duration: 1})),

@@ -1,12 +1,15 @@
 package catalog
 
 import (
+	"math"
+
 	"github.com/bulwark-go/bulwark/adaptive"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
 	"github.com/bulwark-go/bulwark/chaos"
 	"github.com/bulwark-go/bulwark/fallback"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/recovery"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
@@ -55,6 +58,18 @@ func of(p any) (Source, bool) {
 		return Source{Kind: hedgeKind, Name: p.Name(), Read: func(v []float64) string {
 			s := p.Snapshot()
 			v[0], v[1] = float64(s.Calls), s.Delay.Seconds()
+			return ""
+		}}, true
+	case *ratelimit.Limiter:
+		return Source{Kind: ratelimitKind, Name: p.Name(), Read: func(v []float64) string {
+			s := p.Snapshot()
+			v[0], v[1], v[2], v[3], v[4] = float64(s.Allowed), s.Rate, float64(s.Burst), s.Tokens, math.NaN()
+			return ""
+		}}, true
+	case *ratelimit.Keyed:
+		return Source{Kind: ratelimitKind, Name: p.Name(), Read: func(v []float64) string {
+			s := p.Snapshot()
+			v[0], v[1], v[2], v[3], v[4] = float64(s.Allowed), s.Rate, float64(s.Burst), math.NaN(), float64(s.Keys)
 			return ""
 		}}, true
 	case *recovery.Recovery:
@@ -144,5 +159,18 @@ var adaptiveKind = &Kind{
 		{Name: "in_flight", Unit: "{call}", Help: "Calls the adaptive limiter admitted that have not finished."},
 		{Name: "queued", Unit: "{call}", Help: "Calls waiting in the adaptive limiter's queue."},
 		{Name: "rtt", Unit: "s", Help: "Median latency of the adaptive limiter's latest window of calls."},
+	},
+}
+
+// ratelimitKind serves both the plain limiter (tokens) and the keyed one
+// (keys); each leaves the other's figure out.
+var ratelimitKind = &Kind{
+	Policy: "ratelimit",
+	Figures: []Figure{
+		{Name: "allowed", Unit: "{call}", Counter: true, Help: "Calls the rate limiter admitted."},
+		{Name: "rate", Unit: "{call}/s", Help: "The rate limiter's rate, in events a second (per key for a keyed limiter); +Inf when unlimited."},
+		{Name: "burst", Unit: "{call}", Help: "The most events the rate limiter admits at once (per key for a keyed limiter)."},
+		{Name: "tokens", Unit: "{call}", Help: "Events the rate limiter could admit now; negative while reservations wait (plain limiters only)."},
+		{Name: "keys", Unit: "{key}", Help: "Keys a keyed rate limiter remembers now (keyed limiters only)."},
 	},
 }

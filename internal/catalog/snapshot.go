@@ -73,7 +73,7 @@ type Source struct {
 
 // Kinds lists every kind of policy that Of can read, for collectors that
 // describe their metrics up front.
-var Kinds = []*Kind{adaptiveKind, breakerKind, bulkheadKind, chaosKind, fallbackKind, hedgeKind, recoveryKind, retryKind, timeoutKind}
+var Kinds = []*Kind{adaptiveKind, breakerKind, bulkheadKind, chaosKind, fallbackKind, hedgeKind, ratelimitKind, recoveryKind, retryKind, timeoutKind}
 
 // Of returns a Source reading p, which must be one of bulwark's policies
 // (a *breaker.Breaker, a *bulkhead.Bulkhead, ...).
