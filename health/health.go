@@ -59,10 +59,12 @@ type entry struct {
 // New returns a Health with no policies registered.
 func New() *Health { return &Health{} }
 
-// Watch registers policies to report. They are bulwark policies with a
-// Snapshot: *breaker.Breaker, *bulkhead.Bulkhead, *retry.Retry, ... Watch
-// fails, and registers none of them, if one is of another type or has the
-// kind and name of a policy already registered.
+// Watch registers policies to report. A policy is one of bulwark's:
+// *breaker.Breaker, *bulkhead.Bulkhead, *adaptive.Limiter,
+// *ratelimit.Limiter, *ratelimit.Keyed, *retry.Retry, *timeout.Timeout,
+// *fallback.Fallback, *hedge.Hedger, *chaos.Injector or *recovery.Recovery.
+// Watch fails, and registers none of them, if one is of another type or has
+// the kind and name of a policy already registered.
 func (h *Health) Watch(policies ...any) error { return h.watch(false, policies) }
 
 // WatchCritical registers policies like Watch and marks them critical: while

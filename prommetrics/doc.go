@@ -35,7 +35,9 @@
 //	bulkhead   bulwark_bulkhead_calls_total{outcome}, _rejected_total, _wait_seconds
 //	           bulwark_bulkhead_capacity, _in_use, _waiting (W)
 //	ratelimit  bulwark_ratelimit_rejected_total, bulwark_ratelimit_wait_seconds
-//	adaptive   bulwark_adaptive_shed_total
+//	           bulwark_ratelimit_allowed_total, _rate, _burst, _tokens, _keys (W)
+//	adaptive   bulwark_adaptive_calls_total{outcome}, _shed_total, _wait_seconds
+//	           bulwark_adaptive_limit, _in_flight, _queued, _rtt_seconds (W)
 //	hedge      bulwark_hedge_started_total, _won_total, _budget_rejections_total
 //	           bulwark_hedge_calls_total, bulwark_hedge_delay_seconds (W)
 //	chaos      bulwark_chaos_enabled, _calls_total, _injected_total{fault} (W only)
@@ -58,7 +60,8 @@
 // # Cost
 //
 // Observe finds the policy's counters, resolved when the policy first
-// reports or is watched, in a read-only map, then adds one atomically: it
-// allocates nothing. Label lookups happen only once per policy and on the
-// rare state change.
+// reports or is watched, through a cache hinted by the addresses of the
+// event's Policy and Name strings (and checked by comparing them), then
+// adds one atomically: it allocates nothing and hashes no labels. Label
+// lookups happen once per policy and on the rare state change.
 package prommetrics

@@ -20,11 +20,11 @@ var ErrWatched = errors.New("prommetrics: already watched")
 // registry is scraped, and creates its counters at zero so that they are
 // exported before the first event.
 //
-// A policy is one of bulwark's: *breaker.Breaker, *bulkhead.Bulkhead,
-// *adaptive.Limiter, *ratelimit.Limiter, ... (see the package
-// documentation for the gauges each has). Watch fails, and watches none of
-// policies, if one is of another type or if a policy of the same kind and
-// name is already watched.
+// A policy is one of bulwark's: *breaker.Breaker, *bulkhead.Bulkhead, *adaptive.Limiter,
+// *ratelimit.Limiter, *ratelimit.Keyed, *retry.Retry, *timeout.Timeout,
+// *fallback.Fallback, *hedge.Hedger, *chaos.Injector or *recovery.Recovery.
+// Watch fails, and watches none of policies, if one is of another type or if
+// a policy of the same kind and name is already watched.
 func (m *Metrics) Watch(policies ...any) error {
 	srcs := make([]catalog.Source, 0, len(policies))
 	for i, p := range policies {
