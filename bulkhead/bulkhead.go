@@ -16,7 +16,7 @@ import (
 const WaitForever time.Duration = math.MaxInt64
 
 // MaxCapacity is the largest capacity a bulkhead accepts.
-const MaxCapacity = maxCapacity
+const MaxCapacity = 1<<31 - 1
 
 // Config configures a [Bulkhead].
 type Config struct {

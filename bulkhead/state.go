@@ -14,7 +14,7 @@ package bulkhead
 // waiter (first in, first out).
 const (
 	countBits   = 31
-	maxCapacity = 1<<countBits - 1
+	maxCapacity = MaxCapacity
 	countMask   = uint64(maxCapacity)
 	capShift    = countBits
 	queuedBit   = uint64(1) << (2 * countBits)
