@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -90,9 +91,19 @@ func newRoute(rc *RouteConfig, pol *policies, stats *routeStats, base http.Round
 		ErrorHandler:   r.proxyError,
 		ModifyResponse: r.modifyResponse,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BufferPool:     bufferPool{},
 	}
 	return r
 }
+
+// bufferPool lends ReverseProxy its 32 KiB copy buffers, shared by every
+// route, instead of one allocation per request.
+type bufferPool struct{}
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *copyBuffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }
 
 func (r *route) isFailure(code int) bool {
 	return code >= 400 && code <= 599 && r.failure[code-400]
