@@ -60,6 +60,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"prefix without slash", strings.Replace(route0, "prefix: /api/", "prefix: api", 1), []string{`routes[0].prefix: must start with "/", got "api"`}},
 		{"upstream scheme", strings.Replace(route0, "http://127.0.0.1:9000", "ftp://x", 1), []string{`routes[0].upstream: must be an http or https URL, got "ftp://x"`}},
 		{"upstream no host", strings.Replace(route0, "http://127.0.0.1:9000", "http:///x", 1), []string{`routes[0].upstream: must name a host, got "http:///x"`}},
+		{"host wildcard", route0 + "    host: '*.example.com'\n", []string{`routes[0].host: must be a host name without scheme or port, got "*.example.com"`}},
 		{"host with port", route0 + "    host: example.com:80\n", []string{`routes[0].host: must be a host name without scheme or port, got "example.com:80"`}},
 		{"listen", "listen: nowhere\n" + route0, []string{`listen: must be host:port such as 127.0.0.1:8080, got "nowhere"`}},
 		{"same listen", "listen: 127.0.0.1:1\nadmin:\n  listen: 127.0.0.1:1\n" + route0, []string{`admin.listen: must differ from listen, both are "127.0.0.1:1"`}},

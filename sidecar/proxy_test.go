@@ -290,3 +290,17 @@ func TestStreamingBodyOutlivesTimeout(t *testing.T) {
 		}
 	}
 }
+
+func TestNoFailureStatuses(t *testing.T) {
+	up := &counter{codes: []int{503}}
+	f := newFixture(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', failure_statuses: [], retry: {}, breaker: {window: consecutive, window_size: 1}}\n", upstream(t, up.ServeHTTP))
+	for range 3 {
+		if got := f.get(t, "/"); got.code != 503 || got.header.Get(HeaderReason) != "" {
+			t.Fatalf("got %d %v", got.code, got.header)
+		}
+	}
+	rs := f.s.Snapshot().Routes[0]
+	if up.calls() != 3 || rs.Breaker.State != "closed" || rs.Counts.OK != 3 {
+		t.Errorf("with no failure statuses a 503 is neither retried nor counted: %d calls, breaker %s, counts %+v", up.calls(), rs.Breaker.State, rs.Counts)
+	}
+}
