@@ -1,0 +1,80 @@
+// Package bulwarkhttp applies bulwark's policies to net/http: a client
+// [Transport] (an http.RoundTripper with retries, a breaker per upstream,
+// per-attempt timeouts, hedging and rate limits) and server middlewares
+// (panic recovery, concurrency limits, rate limits, load shedding by
+// priority, handler timeouts, a breaker).
+//
+// It imports only the standard library and bulwark's own packages.
+//
+// # Client
+//
+//	tr, err := bulwarkhttp.NewTransport(bulwarkhttp.TransportConfig{
+//		Retry:          &retry.Config{MaxAttempts: 3, Budget: budget},
+//		Breaker:        &breaker.Config{Name: "api"},
+//		AttemptTimeout: 2 * time.Second,
+//	})
+//	...
+//	client := &http.Client{Transport: tr}
+//
+// Only requests that are safe to send twice are retried or hedged: the
+// idempotent methods (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) and requests
+// carrying an Idempotency-Key header, and never one whose body cannot be
+// sent again (a body without GetBody). Connection failures, attempt timeouts
+// and the statuses 408, 429, 502, 503 and 504 are retried; no other 4xx is.
+// A Retry-After header, in seconds or as an HTTP-date, replaces the backoff's
+// wait; one asking for longer than the retry policy's MaxRetryAfter is not
+// waited for: the response goes back to the caller at once. When the
+// retries run out, the caller gets the last response, status and body
+// intact, rather than an error.
+//
+// The responses the transport throws away are drained (up to 64 KiB) and
+// closed, so their connections go back to the pool. The per-attempt timeout
+// runs until the response headers arrive; the body stays readable after
+// RoundTrip returns, and the attempt's context is released when the caller
+// closes it.
+//
+// # Server
+//
+//	protect, err := bulwarkhttp.Protect(bulwarkhttp.ServerConfig{
+//		RateLimitByKey: perClient,        // 429 + RateLimit-* headers
+//		Breaker:        br,               // 503 while the handler keeps failing
+//		Adaptive:       limiter,          // 503, low priority shed first
+//		Timeout:        5 * time.Second,  // 503, handler's context cancelled
+//	})
+//	...
+//	http.ListenAndServe(addr, protect(mux))
+//
+// Each middleware is also available alone as an ordinary
+// func(http.Handler) http.Handler: [Recover], [RateLimit], [RateLimitByKey],
+// [Breaker], [Bulkhead], [Adaptive], [Timeout]; [Stack] composes them,
+// first outermost. [Protect] stacks them in the order its doc gives.
+//
+// The answers: a panic gives 500; a rate limit 429 with Retry-After and the
+// RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset headers (on every
+// response); an open breaker, a full bulkhead or a shedding adaptive
+// limiter 503 with Retry-After; a handler timeout 503. The status a handler
+// writes is recorded (the writer keeps Flush and Hijack reachable and
+// unwraps for http.ResponseController): a 5xx counts as a failure for the
+// breaker; a 503 or 504 reports overload to the adaptive limiter. Refusals
+// by the middlewares themselves are never counted against the handler.
+//
+// Per-client limits key on [ClientIP]: the connection's peer, or, behind
+// proxies you list as trusted, the rightmost X-Forwarded-For entry that is
+// not one of them.
+//
+// # Order of the client policies
+//
+// For each request: retries on the outside; for each attempt, the upstream's
+// breaker (an open breaker fails the attempt at once with a
+// *breaker.OpenError, which is not retried), then the rate limit (a
+// *ratelimit.LimitedError, not retried either), then the attempt itself,
+// hedged if configured, each copy under the attempt timeout.
+//
+// # Cost
+//
+// A request that succeeds at once allocates nothing beyond what the base
+// transport does (the retry policy's per-call state is pooled), unless an
+// attempt timeout or hedging needs a copy of the request. The transport's
+// own work on that path is about 0.2 µs with retries and a breaker, against
+// a loopback round trip of about 60 µs.
+package bulwarkhttp

@@ -1,0 +1,482 @@
+package bulwarkhttp
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/ratelimit"
+	"github.com/bulwark-go/bulwark/retry"
+	"github.com/bulwark-go/bulwark/timeout"
+)
+
+// DefaultMaxHosts is TransportConfig.MaxHosts when it is left 0.
+const DefaultMaxHosts = 1000
+
+// IdempotencyKey is the request header that makes a request of any method
+// safe to retry: the server promises to apply a request carrying a given key
+// at most once.
+const IdempotencyKey = "Idempotency-Key"
+
+// TransportConfig configures a [Transport]. The zero value is valid and gives
+// a transport that adds nothing to Base: every policy is off until its field
+// is set.
+type TransportConfig struct {
+	// Base sends each attempt. Default: nil, http.DefaultTransport.
+	Base http.RoundTripper
+
+	// Key names the upstream a request goes to; each key gets its own
+	// breaker, hedger and rate limit. Default: nil, the request's
+	// URL.Host ("api.example.com:443" and "api.example.com" are distinct).
+	Key func(*http.Request) string
+	// MaxHosts bounds how many keys keep a breaker and a hedger at once.
+	// When a new key finds the map full, a key whose breaker is closed is
+	// forgotten (else any key). Default: DefaultMaxHosts (1000).
+	MaxHosts int
+
+	// Retry turns retries on. Only requests that are safe to send again
+	// are retried (see [CanRetry]); only connection failures, attempt
+	// timeouts and the statuses RetryStatus accepts are retried. Retry-After
+	// is honoured: its delay replaces the backoff's, and a response asking
+	// for longer than Retry.MaxRetryAfter (default 30 s) is not retried but
+	// returned at once. Retry.OnRetry, Retryable (which can only refuse
+	// more), Budget and Observer apply as documented in package retry;
+	// Retry.RetryOnResult and Retry.AttemptTimeout must be left unset (use
+	// RetryStatus and AttemptTimeout). Default: nil, no retries.
+	Retry *retry.Config
+	// RetryStatus reports whether a response status is worth retrying.
+	// Default: nil, [DefaultRetryStatus] (408, 429, 502, 503, 504).
+	RetryStatus func(code int) bool
+
+	// AttemptTimeout bounds each attempt from the moment it is sent until
+	// the response headers arrive; the body is then read under the
+	// caller's context alone. An attempt that runs out of time fails with
+	// a *timeout.ExceededError (matching timeout.ErrTimeout) and is
+	// retried. Default: 0, no per-attempt limit.
+	AttemptTimeout time.Duration
+
+	// Breaker is the template of the breaker each key gets, made the first
+	// time the key is seen, named "<Name>:<key>" (or the key when Name is
+	// empty). Its IsFailure, IsIgnored and FailureResult are not used: the
+	// transport classifies with IsFailure below. Default: nil, no breaker.
+	Breaker *breaker.Config
+	// IsFailure reports whether an attempt counts as a failure for the
+	// breaker. Exactly one of resp and err is non-nil. The caller's own
+	// cancellation is never counted. Default: nil, a transport error or a
+	// status of 500 and above.
+	IsFailure func(resp *http.Response, err error) bool
+
+	// Hedge is the template of the hedger each key gets (named as for
+	// Breaker): a request that is safe to retry and has not been answered
+	// after Hedge.Delay is sent again, and the first answer wins. A hedged
+	// response that needs retrying (RetryStatus) does not win while another
+	// attempt runs. The responses that lose are drained and closed.
+	// Hedge.IsSuccess must be left unset. Default: nil, no hedging.
+	Hedge *hedge.Config
+
+	// RateLimit, if set, limits the attempts sent to each key (retries and
+	// hedges included): an attempt waits for its turn up to the limiter's
+	// MaxWait, else fails with a *ratelimit.LimitedError, which is not
+	// retried. Default: nil, no limit.
+	RateLimit *ratelimit.Keyed
+}
+
+// DefaultRetryStatus reports whether a response status is retried by
+// default: 408 Request Timeout, 429 Too Many Requests, 502 Bad Gateway,
+// 503 Service Unavailable and 504 Gateway Timeout. No other 4xx is, since
+// sending the same request again would get the same answer; 500 is not,
+// since it usually is a bug that a retry repeats.
+func DefaultRetryStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// Transport is an [http.RoundTripper] that sends requests through Base
+// under retries, a breaker per upstream, per-attempt timeouts, hedging and
+// a rate limit per upstream, as its [TransportConfig] says.
+//
+// It honours the RoundTripper contract: it is safe for concurrent use, it
+// never modifies the caller's request (attempts after the first get a
+// shallow copy with a body from GetBody), and it always closes the request
+// body. When the retries run out on a status worth retrying, the caller gets
+// the last response with its status and body intact, not an error; the
+// bodies of the responses it discarded on the way are drained (up to 64 KiB)
+// and closed, so their connections are reused.
+//
+// A request that succeeds at once costs no allocation beyond what Base does,
+// unless AttemptTimeout or hedging needs a copy of the request.
+type Transport struct {
+	base           http.RoundTripper
+	key            func(*http.Request) string
+	retry          *retry.Retry // nil: no retries
+	retryStatus    func(int) bool
+	maxRetryAfter  time.Duration
+	attemptTimeout time.Duration
+	isFailure      func(*http.Response, error) bool
+	limiter        *ratelimit.Keyed
+	hosts          *hosts // nil: no breaker and no hedger
+	onRetry        func(context.Context, retry.Event)
+	retryable      func(error) bool
+}
+
+// NewTransport returns a Transport configured by c, or an error naming the
+// first invalid field.
+func NewTransport(c TransportConfig) (*Transport, error) {
+	t := &Transport{
+		base:           c.Base,
+		key:            c.Key,
+		retryStatus:    c.RetryStatus,
+		attemptTimeout: c.AttemptTimeout,
+		isFailure:      c.IsFailure,
+		limiter:        c.RateLimit,
+	}
+	switch {
+	case c.MaxHosts < 0:
+		return nil, fmt.Errorf("bulwarkhttp: TransportConfig.MaxHosts must not be negative (got %d)", c.MaxHosts)
+	case c.AttemptTimeout < 0:
+		return nil, fmt.Errorf("bulwarkhttp: TransportConfig.AttemptTimeout must not be negative (got %v)", c.AttemptTimeout)
+	}
+	if t.base == nil {
+		t.base = http.DefaultTransport
+	}
+	if t.key == nil {
+		t.key = hostKey
+	}
+	if t.retryStatus == nil {
+		t.retryStatus = DefaultRetryStatus
+	}
+	if t.isFailure == nil {
+		t.isFailure = defaultIsFailure
+	}
+	if c.Retry != nil {
+		rc := *c.Retry
+		switch {
+		case rc.RetryOnResult != nil:
+			return nil, errors.New("bulwarkhttp: TransportConfig.Retry.RetryOnResult must be nil (use RetryStatus)")
+		case rc.AttemptTimeout != 0:
+			return nil, errors.New("bulwarkhttp: TransportConfig.Retry.AttemptTimeout must be 0 (use TransportConfig.AttemptTimeout, which keeps the body readable)")
+		}
+		t.maxRetryAfter = rc.MaxRetryAfter
+		if t.maxRetryAfter == 0 {
+			t.maxRetryAfter = retry.DefaultMaxRetryAfter
+		}
+		t.onRetry, t.retryable = rc.OnRetry, rc.Retryable
+		rc.OnRetry = t.beforeRetry
+		rc.Retryable = t.shouldRetry
+		r, err := retry.New(rc)
+		if err != nil {
+			return nil, fmt.Errorf("bulwarkhttp: TransportConfig.Retry: %w", err)
+		}
+		t.retry = r
+	}
+	if c.Breaker != nil || c.Hedge != nil {
+		max := c.MaxHosts
+		if max == 0 {
+			max = DefaultMaxHosts
+		}
+		t.hosts = &hosts{max: max, m: make(map[string]*host)}
+		if c.Breaker != nil {
+			bc := *c.Breaker
+			bc.IsFailure, bc.IsIgnored, bc.FailureResult = nil, nil, nil
+			if _, err := breaker.New(bc); err != nil {
+				return nil, fmt.Errorf("bulwarkhttp: TransportConfig.Breaker: %w", err)
+			}
+			t.hosts.breaker = &bc
+		}
+		if c.Hedge != nil {
+			if c.Hedge.IsSuccess != nil {
+				return nil, errors.New("bulwarkhttp: TransportConfig.Hedge.IsSuccess must be nil (the transport decides which response wins)")
+			}
+			hc := *c.Hedge
+			if _, err := hedge.New(hc); err != nil {
+				return nil, fmt.Errorf("bulwarkhttp: TransportConfig.Hedge: %w", err)
+			}
+			t.hosts.hedge = &hc
+		}
+	}
+	return t, nil
+}
+
+func hostKey(r *http.Request) string { return r.URL.Host }
+
+func defaultIsFailure(resp *http.Response, err error) bool {
+	return err != nil || resp.StatusCode >= 500
+}
+
+// CanRetry reports whether r may be sent more than once: its method is
+// idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or it carries an
+// Idempotency-Key header, and its body, if any, can be sent again
+// (r.GetBody is set, as http.NewRequest does for in-memory bodies).
+func CanRetry(r *http.Request) bool {
+	if hasBody(r) && r.GetBody == nil {
+		return false
+	}
+	switch r.Method {
+	case http.MethodGet, "", http.MethodHead, http.MethodOptions, http.MethodTrace,
+		http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return r.Header.Get(IdempotencyKey) != ""
+}
+
+func hasBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
+
+func closeBody(r *http.Request) {
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+}
+
+// RoundTrip sends req as the configuration says. See [Transport].
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var key string
+	var h *host
+	if t.hosts != nil || t.limiter != nil {
+		key = t.key(req)
+		if t.hosts != nil {
+			var err error
+			if h, err = t.hosts.get(key); err != nil {
+				closeBody(req)
+				return nil, err
+			}
+		}
+	}
+	ctx := req.Context()
+	if t.retry == nil || !CanRetry(req) {
+		resp, err := t.attempt(ctx, req, h, key, 1)
+		if resp != nil {
+			return resp, nil // a status worth retrying, but no retry
+		}
+		return nil, err
+	}
+	c := callPool.Get().(*call)
+	*c = call{t: t, req: req, h: h, key: key}
+	v, err := t.retry.Execute(ctx, c)
+	*c = call{}
+	callPool.Put(c)
+	if resp, _ := v.(*http.Response); resp != nil {
+		return resp, nil // success, or the last response when retries ran out
+	}
+	if err == nil {
+		err = errors.New("bulwarkhttp: no response") // unreachable: retry returns a result or an error
+	}
+	return nil, err
+}
+
+// CloseIdleConnections closes the idle connections of Base, if it can.
+func (t *Transport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// call is the state of one RoundTrip under retries; pooled, since the retry
+// policy needs it as an Operation and a fresh one would cost an allocation.
+type call struct {
+	t   *Transport
+	req *http.Request
+	h   *host
+	key string
+	n   int // attempts started
+}
+
+var callPool = sync.Pool{New: func() any { return new(call) }}
+
+// Call runs the next attempt.
+func (c *call) Call(ctx context.Context) (any, error) {
+	c.n++
+	resp, err := c.t.attempt(ctx, c.req, c.h, c.key, c.n)
+	if resp == nil {
+		return nil, err
+	}
+	return resp, err
+}
+
+// attempt runs attempt n of req: the breaker and the rate limit, then the
+// request, hedged or not. It returns a response with a *StatusError when the
+// status is worth retrying, a response alone otherwise, or an error.
+func (t *Transport) attempt(ctx context.Context, req *http.Request, h *host, key string, n int) (*http.Response, error) {
+	var permit breaker.Permit
+	var br *breaker.Breaker
+	if h != nil && h.breaker != nil {
+		br = h.breaker
+		p, err := br.Allow()
+		if err != nil {
+			if n == 1 {
+				closeBody(req)
+			}
+			return nil, err
+		}
+		permit = p
+	}
+	if t.limiter != nil {
+		if _, err := t.limiter.ExecuteKey(ctx, key, nop); err != nil {
+			permit.Ignore()
+			if n == 1 {
+				closeBody(req)
+			}
+			return nil, err
+		}
+	}
+	var resp *http.Response
+	var err error
+	if h != nil && h.hedger != nil && CanRetry(req) {
+		if n == 1 {
+			closeBody(req) // every hedged attempt takes its body from GetBody
+		}
+		resp, err = t.hedged(ctx, req, h.hedger)
+	} else {
+		resp, err = t.send(ctx, req, n > 1)
+	}
+	if br != nil {
+		t.record(ctx, permit, resp, err)
+	}
+	if err != nil || resp == nil {
+		return resp, err
+	}
+	if se := t.statusError(resp); se != nil {
+		return resp, se
+	}
+	return resp, nil
+}
+
+var nop = bulwark.OperationFunc(func(context.Context) (any, error) { return nil, nil })
+
+// record reports an attempt's outcome to its breaker's permit.
+func (t *Transport) record(ctx context.Context, p breaker.Permit, resp *http.Response, err error) {
+	if _, ok := err.(*StatusError); ok {
+		err = nil
+	}
+	switch {
+	case err != nil && (bulwark.CallerDone(ctx, err) || retry.IsPermanent(err)):
+		p.Ignore() // the caller gave up, or the request could not be sent
+	case t.isFailure(resp, err):
+		p.Failure()
+	default:
+		p.Done(nil)
+	}
+}
+
+// statusError returns a *StatusError when resp's status is worth retrying
+// and its Retry-After, if any, is within the retry policy's cap.
+func (t *Transport) statusError(resp *http.Response) *StatusError {
+	if t.retry == nil || !t.retryStatus(resp.StatusCode) {
+		return nil
+	}
+	se := &StatusError{Response: resp}
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		if d, ok := ParseRetryAfter(v, time.Now()); ok {
+			if d > t.maxRetryAfter {
+				return nil // the server asks for longer than we may wait: hand it over now
+			}
+			se.Wait = d
+		}
+	}
+	return se
+}
+
+// send sends one copy of req under ctx, with a body from GetBody when fresh,
+// bounded by AttemptTimeout until the response headers arrive.
+func (t *Transport) send(ctx context.Context, req *http.Request, fresh bool) (*http.Response, error) {
+	if !fresh && t.attemptTimeout <= 0 && ctx == req.Context() {
+		return t.base.RoundTrip(req) // the lean path: nothing to change
+	}
+	actx := ctx
+	var cancel context.CancelCauseFunc
+	var timer *time.Timer
+	if t.attemptTimeout > 0 {
+		actx, cancel = context.WithCancelCause(ctx)
+		timer = time.AfterFunc(t.attemptTimeout, func() { cancel(errAttemptTimeout) })
+	}
+	r := req.WithContext(actx)
+	if fresh && hasBody(req) {
+		body, err := req.GetBody()
+		if err != nil {
+			if cancel != nil {
+				timer.Stop()
+				cancel(nil)
+			}
+			return nil, retry.Permanent(fmt.Errorf("bulwarkhttp: GetBody: %w", err))
+		}
+		r.Body = body
+	}
+	resp, err := t.base.RoundTrip(r)
+	if cancel == nil {
+		return resp, err
+	}
+	if !timer.Stop() { // the attempt ran out of time
+		cancel(nil)
+		if resp != nil {
+			discard(resp)
+		}
+		if ctx.Err() != nil {
+			if err == nil {
+				err = ctx.Err()
+			}
+			return nil, err
+		}
+		return nil, &timeout.ExceededError{Duration: t.attemptTimeout, Err: err}
+	}
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	cancelOnClose(resp, cancel)
+	return resp, nil
+}
+
+var errAttemptTimeout = errors.New("bulwarkhttp: attempt timed out")
+
+// beforeRetry is the retry policy's OnRetry: it drains and closes the body
+// of the response being retried, before the wait, so that its connection is
+// free during the wait.
+func (t *Transport) beforeRetry(ctx context.Context, e retry.Event) {
+	if se, ok := e.Err.(*StatusError); ok {
+		discard(se.Response)
+	}
+	if t.onRetry != nil {
+		t.onRetry(ctx, e)
+	}
+}
+
+// shouldRetry is the retry policy's Retryable.
+func (t *Transport) shouldRetry(err error) bool {
+	if !retryableError(err) {
+		return false
+	}
+	return t.retryable == nil || t.retryable(err)
+}
+
+// retryableError classifies an attempt's error. The caller's own
+// cancellation never reaches here (the retry policy stops on it first).
+func retryableError(err error) bool {
+	if _, ok := err.(*StatusError); ok {
+		return true
+	}
+	switch {
+	case errors.Is(err, breaker.ErrOpen), errors.Is(err, ratelimit.ErrLimited):
+		return false // local rejections: retrying would only wait for them
+	case errors.Is(err, timeout.ErrTimeout):
+		return true
+	}
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	if errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) || errors.As(err, &ci) {
+		return false // the same certificate will be presented again
+	}
+	return true // a connection failure
+}
