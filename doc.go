@@ -30,6 +30,6 @@
 //
 // Every policy reports what it does to an optional [Observer] (calls,
 // outcomes, rejections, state changes, retries, durations). When no observer
-// is set, reporting costs one nil check. The prometheus and otel packages
-// implement Observer.
+// is set, reporting costs one nil check. The prommetrics, otelmetrics and
+// slogobserver packages implement Observer.
 package bulwark
