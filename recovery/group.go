@@ -81,10 +81,7 @@ func (g *Group) TryGo(fn func() error) bool {
 
 func (g *Group) start(fn func() error) {
 	g.wg.Add(1)
-	r := g.Reporter
-	if r == nil {
-		r = Default()
-	}
+	r := g.Reporter // nil: the default when a panic is reported
 	go func() {
 		var err error
 		defer func() {

@@ -10,7 +10,8 @@ import (
 
 // Middleware returns a handler that calls next and recovers its panic. The
 // panic is reported to rep (nil means the package default [Reporter]) with
-// the request's method and path, and then:
+// the request's method and path (a nil rep resolves to the default at the
+// time of the panic, so a later SetDefault or SetHandler applies), and then:
 //
 //   - if next had not started its response, the client gets a plain
 //     "500 Internal Server Error" (headers next had set are dropped);
@@ -26,9 +27,6 @@ import (
 // The ResponseWriter given to next keeps Flush, Hijack and io.ReaderFrom
 // available, and unwraps for http.ResponseController.
 func Middleware(next http.Handler, rep *Reporter) http.Handler {
-	if rep == nil {
-		rep = Default()
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &responseWriter{ResponseWriter: w}
 		defer func() {

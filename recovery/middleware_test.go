@@ -223,3 +223,17 @@ func TestResponseWriterUnwrap(t *testing.T) {
 		}
 	}), nil).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 }
+
+// A middleware built with a nil reporter reports to the default in force
+// when the panic happens, not when the middleware was built.
+func TestMiddlewareNilReporterIsLate(t *testing.T) {
+	h := recovery.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("late") }), nil)
+	s := new(sink)
+	old := *recovery.Default()
+	t.Cleanup(func() { recovery.SetDefault(old) })
+	recovery.SetDefault(*s.reporter("later"))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if len(s.seen) != 1 || !strings.Contains(s.logText(), "name=later") {
+		t.Fatalf("the default set after building the middleware got %d reports; log %q", len(s.seen), s.logText())
+	}
+}
