@@ -16,7 +16,7 @@ var dashboardHTML []byte
 //	GET  /admin/policies                    Snapshot as JSON
 //	POST /admin/breakers/{route}/{action}   action: open, close, reset or disable
 //	POST /admin/reload                      re-read the config file
-//	GET  /metrics                           Prometheus metrics, when built in
+//	GET  /metrics                           Prometheus metrics
 //	GET  /healthz                           liveness (health package)
 //	GET  /readyz                            readiness: 503 while a critical route's breaker is open
 //
@@ -53,7 +53,7 @@ func (s *Server) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, req *http.Request) {
 		m := s.gen.Load().metrics
 		if m == nil {
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "Prometheus metrics are not built in"})
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "Prometheus metrics are not available (see the log)"})
 			return
 		}
 		m.handler.ServeHTTP(w, req)

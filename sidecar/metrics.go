@@ -4,7 +4,12 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/prommetrics"
 )
 
 // metricsSet is one generation's Prometheus registry: the policies'
@@ -14,5 +19,53 @@ type metricsSet struct {
 	handler  http.Handler
 }
 
-// newMetricsSet returns nil: Prometheus metrics are not built in yet.
-func newMetricsSet(routes []*route, log *slog.Logger) *metricsSet { return nil }
+// newMetricsSet makes a registry for the routes of one generation: the
+// policies' event counters and snapshot gauges (prommetrics), the sidecar's
+// requests by route and outcome, and the Go runtime and process collectors.
+// It returns nil, and logs, if the registry cannot be made.
+func newMetricsSet(routes []*route, log *slog.Logger) *metricsSet {
+	reg := prometheus.NewRegistry()
+	m, err := prommetrics.New(prommetrics.Config{Registerer: reg})
+	if err != nil {
+		log.Error("metrics: not available", "err", err)
+		return nil
+	}
+	for _, r := range routes {
+		for _, p := range r.policyList() {
+			if err := m.Watch(p); err != nil {
+				log.Debug("metrics: policy not watched", "route", r.cfg.Name, "err", err)
+			}
+		}
+	}
+	if err := reg.Register(routeCollector(routes)); err != nil {
+		log.Error("metrics: route requests not exported", "err", err)
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &metricsSet{observer: m, handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+}
+
+var (
+	requestsDesc = prometheus.NewDesc("bulwark_sidecar_requests_total",
+		"Requests the sidecar answered, by route and outcome (ok, upstream_error, breaker_open, rate_limited, shed, timeout, bad_gateway, injected, client_gone).",
+		[]string{"route", "outcome"}, nil)
+	retriedDesc = prometheus.NewDesc("bulwark_sidecar_retried_requests_total",
+		"Requests that took more than one attempt, by route.", []string{"route"}, nil)
+)
+
+// routeCollector exports the routes' request counts, kept by route name
+// since the sidecar started.
+type routeCollector []*route
+
+func (c routeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- requestsDesc
+	ch <- retriedDesc
+}
+
+func (c routeCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, r := range c {
+		for o := range numOutcomes {
+			ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(r.stats.outcomes[o].Load()), r.cfg.Name, o.String())
+		}
+		ch <- prometheus.MustNewConstMetric(retriedDesc, prometheus.CounterValue, float64(r.stats.retried.Load()), r.cfg.Name)
+	}
+}

@@ -6,11 +6,22 @@ import (
 	"testing"
 )
 
-// checkMetrics checks the answer of GET /metrics while Prometheus metrics
-// are not built in.
+// checkMetrics checks the answer of GET /metrics after one OK request
+// through the "api" route of adminYAML.
 func checkMetrics(t *testing.T, rec *httptest.ResponseRecorder) {
 	t.Helper()
-	if rec.Code != 404 || !strings.Contains(rec.Body.String(), "not built in") {
-		t.Errorf("/metrics: %d %q", rec.Code, rec.Body.String())
+	body := rec.Body.String()
+	if rec.Code != 200 {
+		t.Fatalf("/metrics: %d %q", rec.Code, body)
+	}
+	for _, want := range []string{
+		`bulwark_sidecar_requests_total{outcome="ok",route="api"} 1`,
+		`bulwark_sidecar_requests_total{outcome="breaker_open",route="api"} 0`,
+		`bulwark_breaker_state{name="api",state="closed"} 1`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
