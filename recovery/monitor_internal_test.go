@@ -1,10 +1,12 @@
 package recovery
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -76,4 +78,23 @@ func TestRunCommandTimeout(t *testing.T) {
 	if err := runCommand([]string{"/bin/sh", "-c", "sleep 5", "sh"}, "report", 50*time.Millisecond); err == nil {
 		t.Fatal("runCommand did not fail after its timeout")
 	}
+}
+
+// If the program is gone but the pipe stays open (a process it forked
+// without exec holds the write end), the monitor stops waiting after a
+// poll and a grace period, with what it has read.
+func TestReadCrashOutputParentGone(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pr, pw := io.Pipe()
+		go pw.Write([]byte("panic: x\n"))
+		start := time.Now()
+		out, dropped := readCrashOutput(pr, 100, os.Getppid()+1) // not our parent: it is gone
+		if string(out) != "panic: x\n" || dropped != 0 {
+			t.Errorf("got %q, %d dropped", out, dropped)
+		}
+		if took := time.Since(start); took != parentPoll+parentGrace {
+			t.Errorf("returned after %v, want %v", took, parentPoll+parentGrace)
+		}
+		pw.Close() // ends the reading goroutine
+	})
 }

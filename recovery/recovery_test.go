@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/leakcheck"
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	removeCrasher()
 	if code == 0 {
-		if left := leakcheck.Find(5e9); len(left) > 0 {
+		if left := leakcheck.Find(5 * time.Second); len(left) > 0 {
 			os.Stderr.WriteString("leakcheck: goroutines still running after the tests:\n\n" + strings.Join(left, "\n\n") + "\n")
 			code = 1
 		}
