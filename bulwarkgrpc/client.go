@@ -1,0 +1,407 @@
+package bulwarkgrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/ratelimit"
+	"github.com/bulwark-go/bulwark/retry"
+	"github.com/bulwark-go/bulwark/timeout"
+)
+
+// Defaults used when a ClientConfig field is zero.
+const (
+	// DefaultMaxBreakers bounds the breakers a Client keeps.
+	DefaultMaxBreakers = 1000
+	// DefaultMaxReplayBytes bounds the messages a stream keeps for replay.
+	DefaultMaxReplayBytes = 256 << 10
+)
+
+// DefaultRetryCodes are the status codes retried when
+// ClientConfig.RetryCodes is nil: Unavailable (the server could not take the
+// call; nothing was done) and ResourceExhausted (a quota or an overloaded
+// server, usually with a delay to honour).
+var DefaultRetryCodes = []codes.Code{codes.Unavailable, codes.ResourceExhausted}
+
+// ClientConfig configures a [Client]. The zero value is valid and adds
+// nothing: every policy is off until its field is set.
+type ClientConfig struct {
+	// Retry turns retries on, for the codes in RetryCodes and for attempts
+	// that ran out of AttemptTimeout. A delay the server sends in a
+	// google.rpc.RetryInfo detail replaces the backoff's; a call whose
+	// server asks for longer than Retry.MaxRetryAfter (default 30 s) is
+	// not retried. When the retries run out, the error is a
+	// *retry.ExhaustedError wrapping the last status error: status.Code
+	// and status.FromError see that status through it. Retry.RetryOnResult and Retry.AttemptTimeout
+	// must be left unset; Retry.Retryable can only refuse more. Streams are
+	// retried only until their first response message arrives (see
+	// [Client.StreamInterceptor]). Default: nil, no retries.
+	Retry *retry.Config
+	// RetryCodes are the status codes worth retrying. Default: nil,
+	// DefaultRetryCodes.
+	RetryCodes []codes.Code
+	// AttemptTimeout bounds each attempt of a unary call (the caller's own
+	// deadline still bounds the whole call, waits included, and goes to the
+	// server with each attempt). Streams ignore it. Default: 0, none.
+	AttemptTimeout time.Duration
+
+	// Breaker is the template of the breakers, one per key (see BreakerKey),
+	// made the first time a key is seen and named "<Name>:<key>" (or the
+	// key when Name is empty). Its IsFailure, IsIgnored and FailureResult
+	// are not used: IsFailure below classifies. An open breaker fails a call
+	// at once with a status error Unavailable (carrying the time to wait)
+	// that unwraps to the *breaker.OpenError; it is not retried. Default:
+	// nil, no breaker.
+	Breaker *breaker.Config
+	// BreakerKey gives the key of a call's breaker from the connection's
+	// target and the full method name ("/pkg.Service/Method"). Default:
+	// nil, [PerMethod]; [PerTarget] gives one breaker per connection target.
+	BreakerKey func(target, method string) string
+	// MaxBreakers bounds the breakers kept; a new key finding the map full
+	// forgets one whose breaker is closed (else any). Default:
+	// DefaultMaxBreakers (1000).
+	MaxBreakers int
+	// IsFailure reports whether a call's error counts as a failure for the
+	// breaker. The caller's own cancellation is never counted. Default: nil,
+	// the codes Unavailable, DeadlineExceeded, Internal, Unknown and
+	// DataLoss (errors of the server, not of the request).
+	IsFailure func(err error) bool
+
+	// MaxReplayBytes bounds the request messages a stream keeps to send
+	// again on a new attempt (measured with proto.Size). A stream that sends
+	// more is no longer retried. Default: DefaultMaxReplayBytes (256 KiB).
+	MaxReplayBytes int
+}
+
+// PerMethod is a ClientConfig.BreakerKey giving a breaker to each method.
+func PerMethod(_, method string) string { return method }
+
+// PerTarget is a ClientConfig.BreakerKey giving a breaker to each target.
+func PerTarget(target, _ string) string { return target }
+
+// Client holds the client-side policies and gives them to a connection as
+// interceptors:
+//
+//	c, err := bulwarkgrpc.NewClient(bulwarkgrpc.ClientConfig{...})
+//	...
+//	conn, err := grpc.NewClient(target, append(c.DialOptions(), grpc.WithTransportCredentials(creds))...)
+//
+// A Client is safe for concurrent use and may serve many connections.
+type Client struct {
+	retry          *retry.Retry
+	maxAttempts    int // 0: no limit
+	maxRetryAfter  time.Duration
+	retryCodes     []codes.Code
+	userRetryable  func(error) bool
+	attemptTimeout time.Duration
+	breakers       *breakers // nil: no breaker
+	breakerKey     func(target, method string) string
+	isFailure      func(error) bool
+	maxReplay      int
+}
+
+// NewClient returns a Client configured by c, or an error naming the first
+// invalid field.
+func NewClient(c ClientConfig) (*Client, error) {
+	cl := &Client{
+		retryCodes:     c.RetryCodes,
+		attemptTimeout: c.AttemptTimeout,
+		breakerKey:     c.BreakerKey,
+		isFailure:      c.IsFailure,
+		maxReplay:      c.MaxReplayBytes,
+	}
+	switch {
+	case c.AttemptTimeout < 0:
+		return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.AttemptTimeout must not be negative (got %v)", c.AttemptTimeout)
+	case c.MaxBreakers < 0:
+		return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.MaxBreakers must not be negative (got %d)", c.MaxBreakers)
+	case c.MaxReplayBytes < 0:
+		return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.MaxReplayBytes must not be negative (got %d)", c.MaxReplayBytes)
+	}
+	if cl.retryCodes == nil {
+		cl.retryCodes = DefaultRetryCodes
+	}
+	if cl.breakerKey == nil {
+		cl.breakerKey = PerMethod
+	}
+	if cl.isFailure == nil {
+		cl.isFailure = defaultIsFailure
+	}
+	if cl.maxReplay == 0 {
+		cl.maxReplay = DefaultMaxReplayBytes
+	}
+	if c.Retry != nil {
+		rc := *c.Retry
+		switch {
+		case rc.RetryOnResult != nil:
+			return nil, errors.New("bulwarkgrpc: ClientConfig.Retry.RetryOnResult must be nil")
+		case rc.AttemptTimeout != 0:
+			return nil, errors.New("bulwarkgrpc: ClientConfig.Retry.AttemptTimeout must be 0 (use ClientConfig.AttemptTimeout)")
+		}
+		cl.userRetryable = rc.Retryable
+		rc.Retryable = cl.shouldRetry
+		r, err := retry.New(rc)
+		if err != nil {
+			return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.Retry: %w", err)
+		}
+		cl.retry = r
+		cl.maxRetryAfter = rc.MaxRetryAfter
+		if cl.maxRetryAfter == 0 {
+			cl.maxRetryAfter = retry.DefaultMaxRetryAfter
+		}
+		cl.maxAttempts = rc.MaxAttempts
+		if cl.maxAttempts == 0 && rc.MaxElapsed == 0 {
+			cl.maxAttempts = retry.DefaultMaxAttempts
+		}
+	}
+	if c.Breaker != nil {
+		bc := *c.Breaker
+		bc.IsFailure, bc.IsIgnored, bc.FailureResult = nil, nil, nil
+		if _, err := breaker.New(bc); err != nil {
+			return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.Breaker: %w", err)
+		}
+		max := c.MaxBreakers
+		if max == 0 {
+			max = DefaultMaxBreakers
+		}
+		cl.breakers = &breakers{template: bc, max: max, m: make(map[string]*breaker.Breaker)}
+	}
+	return cl, nil
+}
+
+func defaultIsFailure(err error) bool {
+	switch Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Internal, codes.Unknown, codes.DataLoss:
+		return true
+	}
+	return false
+}
+
+// DialOptions returns the unary and stream interceptors as dial options.
+func (c *Client) DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(c.UnaryInterceptor()),
+		grpc.WithChainStreamInterceptor(c.StreamInterceptor()),
+	}
+}
+
+// Breakers returns the breakers made so far, by key.
+func (c *Client) Breakers() map[string]*breaker.Breaker {
+	if c.breakers == nil {
+		return nil
+	}
+	return c.breakers.all()
+}
+
+// shouldRetry is the retry policy's Retryable.
+func (c *Client) shouldRetry(err error) bool {
+	switch {
+	case errors.Is(err, breaker.ErrOpen), errors.Is(err, ratelimit.ErrLimited):
+		return false // refused here: retrying would only wait for it
+	case errors.Is(err, errAttemptTimeout):
+	default:
+		code := Code(err)
+		found := false
+		for _, rc := range c.retryCodes {
+			if rc == code {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return c.userRetryable == nil || c.userRetryable(err)
+}
+
+var errAttemptTimeout = errors.New("bulwarkgrpc: attempt timed out")
+
+// record reports a finished call to its breaker's permit.
+func (c *Client) record(ctx context.Context, p breaker.Permit, err error) {
+	switch {
+	case err == nil:
+		p.Done(nil)
+	case ctx.Err() != nil && (Code(err) == codes.Canceled || Code(err) == codes.DeadlineExceeded):
+		p.Ignore() // the caller gave up
+	case c.isFailure(err):
+		p.Failure()
+	default:
+		p.Done(nil) // an answer about the request, not a failure of the server
+	}
+}
+
+// UnaryInterceptor returns the interceptor for unary calls: retries, the
+// breaker and the attempt timeout, in that order from the outside.
+func (c *Client) UnaryInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		var br *breaker.Breaker
+		if c.breakers != nil {
+			var err error
+			if br, err = c.breakers.get(c.breakerKey(cc.Target(), method)); err != nil {
+				return Error(err)
+			}
+		}
+		if c.retry == nil {
+			return c.unaryAttempt(ctx, br, method, req, reply, cc, invoker, opts)
+		}
+		call := &unaryCall{c: c, br: br, method: method, req: req, reply: reply, cc: cc, invoker: invoker, opts: opts}
+		_, err := c.retry.Execute(ctx, call)
+		return err
+	}
+}
+
+type unaryCall struct {
+	c       *Client
+	br      *breaker.Breaker
+	method  string
+	req     any
+	reply   any
+	cc      *grpc.ClientConn
+	invoker grpc.UnaryInvoker
+	opts    []grpc.CallOption
+}
+
+func (u *unaryCall) Call(ctx context.Context) (any, error) {
+	return nil, u.c.unaryAttempt(ctx, u.br, u.method, u.req, u.reply, u.cc, u.invoker, u.opts)
+}
+
+func (c *Client) unaryAttempt(ctx context.Context, br *breaker.Breaker, method string, req, reply any,
+	cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+	var p breaker.Permit
+	if br != nil {
+		var err error
+		if p, err = br.Allow(); err != nil {
+			return Error(err)
+		}
+	}
+	actx := ctx
+	var cancel context.CancelFunc
+	if c.attemptTimeout > 0 {
+		actx, cancel = context.WithTimeoutCause(ctx, c.attemptTimeout, errAttemptTimeout)
+	}
+	err := invoker(actx, method, req, reply, cc, opts...)
+	if cancel != nil {
+		if err != nil && ctx.Err() == nil && c.attemptTimedOut(ctx, actx, err) {
+			err = &attemptTimeoutError{err: err, d: c.attemptTimeout}
+		}
+		cancel()
+	}
+	if br != nil {
+		c.record(ctx, p, err)
+	}
+	return c.pushback(err)
+}
+
+// pushback wraps err when its status carries a RetryInfo delay, so that
+// the retry policy waits that long; a delay beyond Retry.MaxRetryAfter
+// makes the error final instead (the retry policy returns it unwrapped):
+// the server asked for longer than we may wait.
+func (c *Client) pushback(err error) error {
+	err = withPushback(err)
+	if pb, ok := err.(*pushback); ok && c.retry != nil && pb.delay > c.maxRetryAfter {
+		return retry.Permanent(pb.err)
+	}
+	return err
+}
+
+// attemptTimedOut reports whether err ended an attempt because of
+// AttemptTimeout: the attempt's context ran out, or the server, which gets
+// the deadline a little shortened, gave up first with DeadlineExceeded while
+// the attempt's deadline was the tighter one.
+func (c *Client) attemptTimedOut(ctx, actx context.Context, err error) bool {
+	if context.Cause(actx) == errAttemptTimeout {
+		return true
+	}
+	if Code(err) != codes.DeadlineExceeded {
+		return false
+	}
+	adl, _ := actx.Deadline()
+	cdl, ok := ctx.Deadline()
+	return !ok || adl.Before(cdl)
+}
+
+// attemptTimeoutError is an attempt that ran out of AttemptTimeout: a
+// *timeout.ExceededError for errors.As, errAttemptTimeout for the retry
+// policy, and the call's DeadlineExceeded status for gRPC.
+type attemptTimeoutError struct {
+	err error
+	d   time.Duration
+}
+
+func (e *attemptTimeoutError) Error() string { return e.err.Error() }
+func (e *attemptTimeoutError) Unwrap() []error {
+	return []error{e.err, errAttemptTimeout, &timeout.ExceededError{Duration: e.d}}
+}
+
+// breakers is a bounded map of breakers made lazily from a template.
+type breakers struct {
+	template breaker.Config
+	max      int
+	mu       sync.RWMutex
+	m        map[string]*breaker.Breaker
+}
+
+func (bs *breakers) get(key string) (*breaker.Breaker, error) {
+	bs.mu.RLock()
+	b := bs.m[key]
+	bs.mu.RUnlock()
+	if b != nil {
+		return b, nil
+	}
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if b := bs.m[key]; b != nil {
+		return b, nil
+	}
+	cfg := bs.template
+	if cfg.Name == "" {
+		cfg.Name = key
+	} else {
+		cfg.Name += ":" + key
+	}
+	b, err := breaker.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(bs.m) >= bs.max {
+		bs.evict()
+	}
+	bs.m[key] = b
+	return b, nil
+}
+
+// evict forgets one breaker, preferring a closed one; mu held.
+func (bs *breakers) evict() {
+	victim := ""
+	for k, b := range bs.m {
+		if b.State() == breaker.StateClosed {
+			delete(bs.m, k)
+			return
+		}
+		if victim == "" {
+			victim = k
+		}
+	}
+	delete(bs.m, victim)
+}
+
+func (bs *breakers) all() map[string]*breaker.Breaker {
+	bs.mu.RLock()
+	defer bs.mu.RUnlock()
+	out := make(map[string]*breaker.Breaker, len(bs.m))
+	for k, b := range bs.m {
+		out[k] = b
+	}
+	return out
+}
+
+var _ bulwark.Operation = (*unaryCall)(nil)

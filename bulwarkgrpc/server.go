@@ -1,0 +1,269 @@
+package bulwarkgrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/adaptive"
+	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/ratelimit"
+	"github.com/bulwark-go/bulwark/recovery"
+	"github.com/bulwark-go/bulwark/timeout"
+)
+
+// DefaultPriorityKey is the metadata key PriorityMetadata reads when given
+// no key.
+const DefaultPriorityKey = "x-priority"
+
+// ServerConfig configures a [Server]. Every policy is optional; panics are
+// always recovered.
+type ServerConfig struct {
+	// Reporter receives recovered panics, which the client gets as
+	// Internal ("internal error"). Default: nil, recovery's default
+	// Reporter.
+	Reporter *recovery.Reporter
+
+	// RateLimit limits all calls together; RateLimitByKey each client
+	// separately, clients told apart by ClientKey. A refused call gets
+	// ResourceExhausted with a RetryInfo delay. Default: nil, no limit.
+	RateLimit      *ratelimit.Limiter
+	RateLimitByKey *ratelimit.Keyed
+	// ClientKey names the client of a call for RateLimitByKey. Default:
+	// nil, [PeerIP] (the IP address of the connection's peer).
+	ClientKey func(ctx context.Context, method string) string
+
+	// Bulkhead limits the calls served at once to a fixed number, Adaptive
+	// to a number that follows latency, shedding low priorities first (at
+	// most one of the two). A refused call gets Unavailable with a RetryInfo
+	// delay. A stream holds its place until it ends. Default: nil.
+	Bulkhead *bulkhead.Bulkhead
+	Adaptive *adaptive.Limiter
+	// Priority gives a call's priority for Adaptive. Default: nil,
+	// PriorityMetadata(DefaultPriorityKey).
+	Priority func(ctx context.Context, method string) adaptive.Priority
+
+	// Timeout bounds each handler: its context ends after Timeout (or at
+	// the client's deadline, which gRPC propagates, if sooner), and an error
+	// it returns after that becomes DeadlineExceeded. Default: 0, no bound.
+	Timeout time.Duration
+}
+
+// Server holds the server-side policies and gives them to a grpc.Server as
+// interceptors, in this order from the outside: panic recovery, rate
+// limits, the concurrency limit, the timeout. A handler's error that is one
+// of bulwark's (an open breaker of a dependency, a full bulkhead, ...) is
+// turned into a status as [Code] says.
+//
+// A Server is safe for concurrent use.
+type Server struct {
+	rep       *recovery.Reporter
+	limiter   *ratelimit.Limiter
+	keyed     *ratelimit.Keyed
+	clientKey func(context.Context, string) string
+	bulkhead  *bulkhead.Bulkhead
+	adaptive  *adaptive.Limiter
+	priority  func(context.Context, string) adaptive.Priority
+	timeout   *timeout.Timeout
+}
+
+// NewServer returns a Server configured by c, or an error naming the first
+// invalid field.
+func NewServer(c ServerConfig) (*Server, error) {
+	switch {
+	case c.Bulkhead != nil && c.Adaptive != nil:
+		return nil, errors.New("bulwarkgrpc: ServerConfig: set at most one of Bulkhead and Adaptive")
+	case c.Timeout < 0:
+		return nil, fmt.Errorf("bulwarkgrpc: ServerConfig.Timeout must not be negative (got %v)", c.Timeout)
+	case c.ClientKey != nil && c.RateLimitByKey == nil:
+		return nil, errors.New("bulwarkgrpc: ServerConfig.ClientKey is set but RateLimitByKey is nil")
+	case c.Priority != nil && c.Adaptive == nil:
+		return nil, errors.New("bulwarkgrpc: ServerConfig.Priority is set but Adaptive is nil")
+	}
+	s := &Server{
+		rep: c.Reporter, limiter: c.RateLimit, keyed: c.RateLimitByKey, clientKey: c.ClientKey,
+		bulkhead: c.Bulkhead, adaptive: c.Adaptive, priority: c.Priority,
+	}
+	if s.rep == nil {
+		s.rep = recovery.Default()
+	}
+	if s.clientKey == nil {
+		s.clientKey = PeerIP
+	}
+	if s.priority == nil {
+		s.priority = PriorityMetadata(DefaultPriorityKey)
+	}
+	if c.Timeout > 0 {
+		t, err := timeout.New(timeout.Config{Name: "grpc", Duration: c.Timeout})
+		if err != nil {
+			return nil, err
+		}
+		s.timeout = t
+	}
+	return s, nil
+}
+
+// ServerOptions returns the unary and stream interceptors as server
+// options.
+func (s *Server) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(s.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(s.StreamInterceptor()),
+	}
+}
+
+// PeerIP is a ServerConfig.ClientKey giving the IP address of the
+// connection's peer (the whole address if it has no port), or "" when
+// unknown. Behind a proxy, write your own from metadata you trust.
+func PeerIP(ctx context.Context, _ string) string {
+	p, ok := peer.FromContext(ctx)
+	if !ok || p.Addr == nil {
+		return ""
+	}
+	a := p.Addr.String()
+	if host, _, err := net.SplitHostPort(a); err == nil {
+		return host
+	}
+	return a
+}
+
+// PriorityMetadata returns a function reading a call's priority from the
+// incoming metadata key: "critical" and "high" are PriorityCritical, "low"
+// is PriorityLow, anything else (or nothing) PriorityNormal. As with any
+// metadata, a client can send what it likes: trust it only from your own
+// callers.
+func PriorityMetadata(key string) func(context.Context, string) adaptive.Priority {
+	if key == "" {
+		key = DefaultPriorityKey
+	}
+	key = strings.ToLower(key)
+	return func(ctx context.Context, _ string) adaptive.Priority {
+		v := metadata.ValueFromIncomingContext(ctx, key)
+		if len(v) == 0 {
+			return adaptive.PriorityNormal
+		}
+		switch s := strings.TrimSpace(v[0]); {
+		case strings.EqualFold(s, "critical"), strings.EqualFold(s, "high"):
+			return adaptive.PriorityCritical
+		case strings.EqualFold(s, "low"):
+			return adaptive.PriorityLow
+		}
+		return adaptive.PriorityNormal
+	}
+}
+
+// admit runs the rate limits and the concurrency limit for a call. On
+// success it returns the function that reports the call's end.
+func (s *Server) admit(ctx context.Context, method string) (func(err error, panicked bool), error) {
+	if s.limiter != nil {
+		if d := s.limiter.Check(); !d.Allowed {
+			return nil, Error(&ratelimit.LimitedError{Delay: d.RetryAfter})
+		}
+	}
+	if s.keyed != nil {
+		if d := s.keyed.CheckKey(s.clientKey(ctx, method)); !d.Allowed {
+			return nil, Error(&ratelimit.LimitedError{Delay: d.RetryAfter})
+		}
+	}
+	switch {
+	case s.bulkhead != nil:
+		if err := s.bulkhead.Acquire(ctx); err != nil {
+			return nil, Error(err)
+		}
+		return func(error, bool) { s.bulkhead.Release() }, nil
+	case s.adaptive != nil:
+		tok, err := s.adaptive.AcquirePriority(ctx, s.priority(ctx, method))
+		if err != nil {
+			return nil, Error(err)
+		}
+		return func(err error, panicked bool) {
+			switch Code(err) {
+			case codes.OK:
+				tok.OnSuccess()
+			case codes.Unavailable, codes.DeadlineExceeded:
+				if ctx.Err() != nil && Code(err) == codes.DeadlineExceeded && !errors.Is(err, timeout.ErrTimeout) {
+					tok.OnIgnore() // the client's own deadline
+					return
+				}
+				tok.OnDropped()
+			case codes.Canceled:
+				tok.OnIgnore()
+			default:
+				if panicked {
+					tok.OnIgnore()
+					return
+				}
+				tok.OnSuccess() // an answer, given in the usual time
+			}
+		}, nil
+	}
+	return nil, nil
+}
+
+// UnaryInterceptor returns the interceptor for unary calls.
+func (s *Server) UnaryInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		done, err := s.admit(ctx, info.FullMethod)
+		if err != nil {
+			return nil, err
+		}
+		var resp any
+		err = s.rep.Do(func() error {
+			var herr error
+			if s.timeout != nil {
+				resp, herr = s.timeout.Execute(ctx, bulwark.OperationFunc(func(ctx context.Context) (any, error) {
+					return handler(ctx, req)
+				}))
+			} else {
+				resp, herr = handler(ctx, req)
+			}
+			return herr
+		})
+		if done != nil {
+			done(err, errors.Is(err, recovery.ErrPanic))
+		}
+		return resp, Error(err)
+	}
+}
+
+// StreamInterceptor returns the interceptor for streaming calls. The
+// handler's stream reports the timeout's context, if any.
+func (s *Server) StreamInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx := ss.Context()
+		done, err := s.admit(ctx, info.FullMethod)
+		if err != nil {
+			return err
+		}
+		err = s.rep.Do(func() error {
+			if s.timeout != nil {
+				_, herr := s.timeout.Execute(ctx, bulwark.OperationFunc(func(ctx context.Context) (any, error) {
+					return nil, handler(srv, &serverStream{ServerStream: ss, ctx: ctx})
+				}))
+				return herr
+			}
+			return handler(srv, ss)
+		})
+		if done != nil {
+			done(err, errors.Is(err, recovery.ErrPanic))
+		}
+		return Error(err)
+	}
+}
+
+// serverStream gives a handler the timeout's context.
+type serverStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *serverStream) Context() context.Context { return s.ctx }
