@@ -59,7 +59,7 @@ func parseMessage(s string, withLeft bool) (message, error) {
 	switch {
 	case len(f) == 2 && f[0] == "close" && withLeft:
 		return message{instance: f[1]}, nil
-	case f == nil || f[0] != "open":
+	case len(f) == 0 || f[0] != "open":
 	case withLeft && len(f) == 4, !withLeft && len(f) == 3:
 		ms, err := strconv.ParseInt(f[2], 10, 64)
 		if err != nil {

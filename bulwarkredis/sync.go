@@ -335,8 +335,8 @@ func (s *BreakerSync) handle(payload string) {
 		return
 	}
 	if st := s.b.State(); st == breaker.StateOpen || st == breaker.StateHalfOpen {
+		s.applied.Add(1) // first: CloseNow may run the listeners before it returns
 		s.b.CloseNow()
-		s.applied.Add(1)
 	}
 }
 
@@ -348,8 +348,8 @@ func (s *BreakerSync) applyOpen(m message, now time.Time) {
 	if snap := s.b.Snapshot(); snap.State == breaker.StateOpen && !snap.OpenUntil.Before(until) {
 		return
 	}
-	s.b.OpenUntil(until)
 	s.applied.Add(1)
+	s.b.OpenUntil(until)
 }
 
 // adopt reads the key and applies the opening it holds, if any.
