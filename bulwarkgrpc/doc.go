@@ -1,0 +1,49 @@
+// Package bulwarkgrpc applies bulwark's policies to gRPC: client
+// interceptors (retries, a breaker per method or per target, per-attempt
+// timeouts) and server interceptors (panic recovery, rate limits, a fixed or
+// adaptive concurrency limit with priorities, handler timeouts), unary and
+// streaming, and the mapping of bulwark's errors to status codes.
+//
+// # Client
+//
+//	policies, err := bulwarkgrpc.NewClient(bulwarkgrpc.ClientConfig{
+//		Retry:          &retry.Config{MaxAttempts: 3, Budget: budget},
+//		Breaker:        &breaker.Config{Name: "users"},
+//		AttemptTimeout: time.Second,
+//	})
+//	...
+//	conn, err := grpc.NewClient(target, append(policies.DialOptions(), creds)...)
+//
+// Unavailable and ResourceExhausted are retried by default
+// (ClientConfig.RetryCodes), and so is an attempt that ran out of
+// AttemptTimeout; a delay the server sends as a google.rpc.RetryInfo detail
+// replaces the backoff's. The caller's deadline goes to the server with each
+// attempt (gRPC propagates it), bounded further by AttemptTimeout.
+//
+// Streams are retried only until they commit: until the first response
+// message arrives. Up to then the request messages are kept and sent again
+// on the new attempt, so a client-streaming or bidirectional call that fails
+// early is replayed transparently; after it, a failure reaches the caller,
+// who may have acted on what it received. See [Client.StreamInterceptor].
+//
+// # Server
+//
+//	policies, err := bulwarkgrpc.NewServer(bulwarkgrpc.ServerConfig{
+//		RateLimitByKey: perPeer,  // ResourceExhausted + RetryInfo
+//		Adaptive:       limiter,  // Unavailable, low priority first
+//		Timeout:        5 * time.Second,
+//	})
+//	...
+//	srv := grpc.NewServer(policies.ServerOptions()...)
+//
+// # Status codes
+//
+// [Code] and [Error] map bulwark's errors to codes: an open breaker, a full
+// bulkhead and an overloaded adaptive limiter are Unavailable (the server
+// cannot take the call now; another replica may), a rate limit is
+// ResourceExhausted (the caller's quota; it must wait), a timeout is
+// DeadlineExceeded and a recovered panic Internal (its value is not sent).
+// A rejection that says when to come back carries it as RetryInfo.
+// The server interceptors apply Error to whatever a handler returns, so a
+// handler may simply return the error of a policy it called.
+package bulwarkgrpc
