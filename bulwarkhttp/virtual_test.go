@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
 )
 
@@ -209,6 +210,28 @@ func TestCallerDeadlineBeforeRetryAfter(t *testing.T) {
 		}
 		if time.Since(start) != 0 {
 			t.Errorf("waited %v for a retry that could not happen before the deadline", time.Since(start))
+		}
+	})
+}
+
+func TestRateLimitWaitsItsTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base, stop := servePipe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+		defer stop()
+		lim := must(ratelimit.NewKeyed(ratelimit.KeyedConfig{Config: ratelimit.Config{Rate: 1, Burst: 1, MaxWait: 2 * time.Second}}))(t)
+		tr := must(NewTransport(TransportConfig{Base: base, RateLimit: lim}))(t)
+		client := &http.Client{Transport: tr}
+		start := time.Now()
+		for range 3 {
+			readAll(t, must(client.Get("http://upstream/"))(t))
+		}
+		if got := time.Since(start); got != 2*time.Second {
+			t.Errorf("three requests at 1/s took %v, want 2s", got)
+		}
+		other := must(client.Get("http://other/"))(t) // another host has its own limit
+		readAll(t, other)
+		if got := time.Since(start); got != 2*time.Second {
+			t.Errorf("another host waited: %v", got)
 		}
 	})
 }
