@@ -201,9 +201,14 @@ func (l *Limiter) decide(ctx context.Context, rkey string, n int) (ratelimit.Dec
 		l.allowed.Add(1)
 		return ratelimit.Decision{Allowed: true, Limit: p.burst, Remaining: p.burst}, nil
 	}
-	cctx, cancel := context.WithTimeout(ctx, l.timeout)
+	cctx, cancel := ctx, context.CancelFunc(nil)
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > l.timeout {
+		cctx, cancel = context.WithTimeout(ctx, l.timeout)
+	}
 	res, err := gcraScript.Run(cctx, l.client, []string{rkey}, p.args(n)...).Slice()
-	cancel()
+	if cancel != nil {
+		cancel()
+	}
 	var d ratelimit.Decision
 	if err == nil {
 		d, err = decision(res, p.burst)
