@@ -16,10 +16,10 @@
 //		// 429, with Retry-After: d.RetryAfter
 //	}
 //
-//	sync, err := bulwarkredis.SyncBreaker(ctx, client, paymentsBreaker,
+//	shared, err := bulwarkredis.SyncBreaker(ctx, client, paymentsBreaker,
 //		bulwarkredis.SyncConfig{Key: "bulwark:breaker:payments"})
 //	...
-//	defer sync.Stop()
+//	defer shared.Stop()
 //
 // # Rate limiter
 //

@@ -78,14 +78,14 @@ func ExampleSyncBreaker() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	sync, err := bulwarkredis.SyncBreaker(ctx, client, payments, bulwarkredis.SyncConfig{
+	shared, err := bulwarkredis.SyncBreaker(ctx, client, payments, bulwarkredis.SyncConfig{
 		Key:     "bulwark:breaker:payments",
 		OnError: func(err error) { log.Print(err) },
 	})
 	if err != nil {
 		log.Print("running without a shared breaker: ", err)
 	} else {
-		defer sync.Stop()
+		defer shared.Stop()
 	}
 	// Use payments as usual: its openings and closings are shared.
 	_ = bulwark.Run(ctx, payments, func(ctx context.Context) error { return nil })

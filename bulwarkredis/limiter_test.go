@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -358,36 +357,7 @@ func TestLimiterUnavailable(t *testing.T) {
 // A server that accepts connections and never answers: the Timeout, not
 // the client's 3-second read timeout, bounds the call.
 func TestLimiterTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			cn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, cn)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-		mu.Lock()
-		for _, cn := range conns {
-			cn.Close()
-		}
-		mu.Unlock()
-	})
-	lim, err := NewLimiter(clientTo(t, ln.Addr().String()), LimiterConfig{Rate: 1, Timeout: 50 * time.Millisecond})
+	lim, err := NewLimiter(clientTo(t, silentServer(t)), LimiterConfig{Rate: 1, Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

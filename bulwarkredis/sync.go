@@ -143,8 +143,8 @@ func SyncBreaker(ctx context.Context, client redis.UniversalClient, b *breaker.B
 
 	// Subscribe first and read the key second, so that no change falls
 	// between the two.
-	s.ps = client.Subscribe(ctx, s.key)
 	sctx, cancel := context.WithTimeout(ctx, s.timeout)
+	s.ps = client.Subscribe(sctx, s.key)
 	err := s.confirm(sctx)
 	cancel()
 	if err != nil {
