@@ -29,9 +29,36 @@ func durationOf(t int64) time.Duration {
 }
 
 // clock reads time for a limiter. base is when the limiter was made.
-type clock struct{ base time.Time }
+//
+// A call that reads the clock itself (Allow, Check, Execute, Wait and
+// their keyed forms) must not decide against a state that callers reading
+// the clock later have moved on since its own reading: a goroutine can be
+// paused between reading the clock and deciding, or wait for a shard's
+// lock, and GCRA measures the state against now, so an old reading would
+// refuse a call that the bucket has had room for since (by more than
+// burst/rate once the pause is that long). Admitting at an old reading is
+// sound: next = max(tat, now) + cost is what any reading up to tat would
+// give, and every reading that built the state is at most tat, so the call
+// counts as arriving at the latest of them. Refusing, or setting a wait,
+// is not. So such a call loads the state before it reads the clock, and
+// if the state it then decides on has changed since that load, it reads
+// the clock again before it refuses (the keyed limiter: reads it again
+// under the shard's lock). Admitted calls, and calls refused while the
+// state stands still, read the clock once.
+type clock struct {
+	base time.Time
 
-func (c *clock) now() uint64 { return ticksOf(time.Since(c.base)) }
+	// since, when a test sets it, replaces time.Since(base), so that the
+	// test can run other callers at a given reading.
+	since func() time.Duration
+}
+
+func (c *clock) now() uint64 {
+	if c.since != nil {
+		return ticksOf(c.since())
+	}
+	return ticksOf(time.Since(c.base))
+}
 
 func (c *clock) at(t time.Time) uint64 { return ticksOf(t.Sub(c.base)) }
 

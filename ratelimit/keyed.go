@@ -161,30 +161,30 @@ func (k *Keyed) shard(key string) *keyShard {
 // AllowKey reports whether one event for key may happen now, and if so
 // counts it.
 func (k *Keyed) AllowKey(key string) bool {
-	ok, _, _, _ := k.step(key, k.now(), 1)
+	ok, _, _, _, _ := k.step(key, k.now(), true, 1)
 	return ok
 }
 
 // AllowKeyN reports whether n events for key may happen at the time now,
 // and if so counts them. It panics if n is negative.
 func (k *Keyed) AllowKeyN(key string, now time.Time, n int) bool {
-	ok, _, _, _ := k.step(key, k.at(now), n)
+	ok, _, _, _, _ := k.step(key, k.at(now), false, n)
 	return ok
 }
 
 // CheckKey is AllowKey with the full [Decision].
 func (k *Keyed) CheckKey(key string) Decision {
-	return k.check(key, k.now(), 1)
+	return k.check(key, k.now(), true, 1)
 }
 
 // CheckKeyN is CheckKey for n events at the time now. It panics if n is
 // negative.
 func (k *Keyed) CheckKeyN(key string, now time.Time, n int) Decision {
-	return k.check(key, k.at(now), n)
+	return k.check(key, k.at(now), false, n)
 }
 
-func (k *Keyed) check(key string, now uint64, n int) Decision {
-	ok, tat, over, p := k.step(key, now, n)
+func (k *Keyed) check(key string, now uint64, live bool, n int) Decision {
+	ok, tat, now, over, p := k.step(key, now, live, n)
 	if over == math.MaxInt64 {
 		d := p.decision(false, tat, now, 0)
 		d.RetryAfter = Never
@@ -193,10 +193,12 @@ func (k *Keyed) check(key string, now uint64, n int) Decision {
 	return p.decision(ok, tat, now, over)
 }
 
-// step decides n events for key at now. It returns the key's state after
-// the decision and, when refused, the wait (math.MaxInt64 when n exceeds
-// the burst).
-func (k *Keyed) step(key string, now uint64, n int) (ok bool, tat uint64, over int64, p *limits) {
+// step decides n events for key at now. When live, now is a reading of
+// the clock taken when the call began, and a refusal is decided at a
+// fresh one taken under the shard's lock (see clock). It returns the key's
+// state after the decision, the time it decided at and, when refused, the
+// wait (math.MaxInt64 when n exceeds the burst).
+func (k *Keyed) step(key string, now uint64, live bool, n int) (ok bool, tat, at uint64, over int64, p *limits) {
 	p = k.limits.Load()
 	if n < 0 {
 		panic(fmt.Sprintf("ratelimit: negative event count %d", n))
@@ -206,7 +208,7 @@ func (k *Keyed) step(key string, now uint64, n int) (ok bool, tat uint64, over i
 	if p.unlimited {
 		s.allowed++
 		s.mu.Unlock()
-		return true, now, 0, p
+		return true, now, now, 0, p
 	}
 	if n > p.burst {
 		s.rejected++
@@ -215,28 +217,41 @@ func (k *Keyed) step(key string, now uint64, n int) (ok bool, tat uint64, over i
 		}
 		s.mu.Unlock()
 		k.observeRejected(ErrLimited, Never)
-		return false, tat, math.MaxInt64, p
+		return false, tat, now, math.MaxInt64, p
 	}
 	e := s.lookup(k, key, now, p)
-	e.seen, e.ref = now, true
 	next, over := p.take(e.tat, now, n)
+	if over > 0 && live { // see clock
+		now = k.now()
+		next, over = p.take(e.tat, now, n)
+	}
+	e.see(now)
 	if over > 0 {
 		tat = e.tat
 		s.rejected++
 		s.mu.Unlock()
 		k.observeRejected(ErrLimited, durationOf(over))
-		return false, tat, over, p
+		return false, tat, now, over, p
 	}
 	e.tat = next
 	s.allowed++
 	s.mu.Unlock()
-	return true, next, 0, p
+	return true, next, now, 0, p
 }
 
 func (k *Keyed) observeRejected(err error, delay time.Duration) {
 	if k.obs != nil {
 		k.obs.Observe(bulwark.Event{Kind: bulwark.KindRejected, Policy: "ratelimit", Name: k.name, Err: err, Delay: delay})
 	}
+}
+
+// see marks the entry used at now. A reading older than the entry's last
+// (taken before a wait for the lock) leaves the last in place.
+func (e *keyEntry) see(now uint64) {
+	if ahead(now, e.seen) > 0 {
+		e.seen = now
+	}
+	e.ref = true
 }
 
 // lookup returns key's entry, adding it (with a full bucket) if needed, and
@@ -340,7 +355,7 @@ func (s *keyShard) remove(i int) {
 // op, or ctx.Err() if the context ended the wait.
 func (k *Keyed) ExecuteKey(ctx context.Context, key string, op bulwark.Operation) (any, error) {
 	if k.maxWait == 0 {
-		ok, _, over, _ := k.step(key, k.now(), 1)
+		ok, _, _, over, _ := k.step(key, k.now(), true, 1)
 		if !ok {
 			return nil, &LimitedError{Name: k.name, Delay: delayOf(over)}
 		}
@@ -375,10 +390,19 @@ func (k *Keyed) wait(ctx context.Context, key string, maxWait time.Duration) err
 		return nil
 	}
 	e := s.lookup(k, key, now, p)
-	e.seen, e.ref = now, true
 	next, over := p.take(e.tat, now, 1)
+	if over > 0 { // see clock
+		// Decide the wait at a fresh reading; the time spent getting here
+		// comes off the limit, but a call that need not wait at all is
+		// never refused.
+		start := now
+		now = k.now()
+		next, over = p.take(e.tat, now, 1)
+		limit -= max(ahead(now, start), 0)
+	}
+	e.see(now)
 	wait := max(over, 0)
-	if wait > limit {
+	if wait > 0 && wait > limit {
 		s.rejected++
 		s.mu.Unlock()
 		err := &LimitedError{Name: k.name, Delay: durationOf(wait)}
@@ -414,9 +438,9 @@ func (k *Keyed) wait(ctx context.Context, key string, maxWait time.Duration) err
 // giveBack returns cost ticks to key's bucket, if the key is still known
 // under the setting p.
 func (k *Keyed) giveBack(s *keyShard, key string, p *limits, cost int64) {
-	now := k.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := k.now() // under the lock; see clock
 	i, ok := s.index[key]
 	if !ok {
 		return

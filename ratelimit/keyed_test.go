@@ -397,3 +397,68 @@ func TestMillionKeysStayBounded(t *testing.T) {
 	}
 	runtime.KeepAlive(k)
 }
+
+// A keyed caller that read the clock and then waited for its shard's lock
+// while others used the key at later times must not be refused, or made
+// to wait, for its old reading. Every reading taken outside the lock is
+// followed here by a 10ms pause in which another caller takes all but one
+// event of the burst (which refills in 1ms); the caller must still be
+// admitted at once.
+func TestKeyedCallerPausedBeforeTheLockIsNotRefused(t *testing.T) {
+	ctx := context.Background()
+	op := bulwark.OperationFunc(func(context.Context) (any, error) { return nil, nil })
+	tests := []struct {
+		name string
+		cfg  Config
+		call func(*Keyed) bool
+	}{
+		{"AllowKey", Config{}, func(k *Keyed) bool { return k.AllowKey("a") }},
+		{"CheckKey", Config{}, func(k *Keyed) bool { return k.CheckKey("a").Allowed }},
+		{"ExecuteKey", Config{}, func(k *Keyed) bool { _, err := k.ExecuteKey(ctx, "a", op); return err == nil }},
+		{"ExecuteKey with MaxWait", Config{MaxWait: time.Microsecond}, func(k *Keyed) bool {
+			_, err := k.ExecuteKey(ctx, "a", op)
+			return err == nil
+		}},
+		{"WaitKey", Config{}, func(k *Keyed) bool {
+			start := time.Now()
+			err := k.WaitKey(ctx, "a")
+			return err == nil && time.Since(start) == 0
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const burst = 1_000_000
+				cfg := tt.cfg
+				cfg.Rate, cfg.Burst = 1e9, burst
+				k := mustNewKeyed(t, KeyedConfig{Config: cfg})
+				s := k.shard("a")
+				reading := time.Second // the bucket is full
+				paused := false
+				k.since = func() time.Duration {
+					r := reading
+					if s.mu.TryLock() { // not under the lock
+						s.mu.Unlock()
+						if !paused {
+							paused = true
+							reading += 10 * ms
+							if !k.AllowKeyN("a", k.base.Add(reading), burst-1) {
+								t.Fatal("the other caller was refused")
+							}
+						}
+					}
+					return r
+				}
+				if !tt.call(k) {
+					t.Fatalf("%s refused (or waited) with one event left in the bucket", tt.name)
+				}
+				if !paused {
+					t.Fatal("no clock reading outside the lock: the test did not pause the caller")
+				}
+				if k.AllowKeyN("a", k.base.Add(reading), 1) {
+					t.Error("an event beyond the burst was admitted")
+				}
+			})
+		})
+	}
+}

@@ -117,13 +117,13 @@ func (l *Limiter) Name() string { return l.name }
 
 // Allow reports whether one event may happen now, and if so counts it.
 func (l *Limiter) Allow() bool {
-	ok, _ := l.allow(l.now(), 1)
+	ok, _ := l.allow(0, true, 1)
 	return ok
 }
 
 // AllowAt is Allow at the time now instead of the clock's.
 func (l *Limiter) AllowAt(now time.Time) bool {
-	ok, _ := l.allow(l.at(now), 1)
+	ok, _ := l.allow(l.at(now), false, 1)
 	return ok
 }
 
@@ -131,13 +131,14 @@ func (l *Limiter) AllowAt(now time.Time) bool {
 // them. It is false when n exceeds the burst. AllowN panics if n is
 // negative.
 func (l *Limiter) AllowN(now time.Time, n int) bool {
-	ok, _ := l.allow(l.at(now), n)
+	ok, _ := l.allow(l.at(now), false, n)
 	return ok
 }
 
-// allow decides n events at now. When it refuses, over is the wait in
-// ticks, math.MaxInt64 when n exceeds the burst.
-func (l *Limiter) allow(now uint64, n int) (ok bool, over int64) {
+// allow decides n events at now, or, when live, at a reading of the clock
+// it takes itself (see clock). When it refuses, over is the wait in ticks,
+// math.MaxInt64 when n exceeds the burst.
+func (l *Limiter) allow(now uint64, live bool, n int) (ok bool, over int64) {
 	if n < 0 {
 		panic(fmt.Sprintf("ratelimit: negative event count %d", n))
 	}
@@ -150,9 +151,17 @@ func (l *Limiter) allow(now uint64, n int) (ok bool, over int64) {
 		l.refuse(math.MaxInt64)
 		return false, math.MaxInt64
 	}
+	var seen uint64
+	if live {
+		seen, now = l.read()
+	}
 	for {
 		tat := l.tat.Load()
 		next, over := p.take(tat, now, n)
+		if over > 0 && live && tat != seen { // see clock
+			seen, now = tat, l.now()
+			next, over = p.take(tat, now, n)
+		}
 		if over > 0 {
 			l.refuse(over)
 			return false, over
@@ -162,6 +171,13 @@ func (l *Limiter) allow(now uint64, n int) (ok bool, over int64) {
 			return true, 0
 		}
 	}
+}
+
+// read returns the state and a reading of the clock taken after it, for a
+// call that decides at its own reading (see clock).
+func (l *Limiter) read() (tat, now uint64) {
+	tat = l.tat.Load()
+	return tat, l.now()
 }
 
 // refuse counts and reports a refusal with a wait of over ticks
@@ -187,14 +203,19 @@ func (l *Limiter) observeRejected(err error, delay time.Duration) {
 
 // Check is Allow with the full [Decision]: whether the event was admitted
 // (and counted), how many more would be, and when to come back.
-func (l *Limiter) Check() Decision { return l.check(l.now(), 1) }
+func (l *Limiter) Check() Decision { return l.check(0, true, 1) }
 
 // CheckN is Check for n events at the time now. A request of more events
 // than the burst is refused with RetryAfter [Never]. CheckN panics if n is
 // negative.
-func (l *Limiter) CheckN(now time.Time, n int) Decision { return l.check(l.at(now), n) }
+func (l *Limiter) CheckN(now time.Time, n int) Decision { return l.check(l.at(now), false, n) }
 
-func (l *Limiter) check(now uint64, n int) Decision {
+// check is allow with the full Decision.
+func (l *Limiter) check(now uint64, live bool, n int) Decision {
+	var seen uint64
+	if live {
+		seen, now = l.read()
+	}
 	if n < 0 {
 		panic(fmt.Sprintf("ratelimit: negative event count %d", n))
 	}
@@ -212,6 +233,10 @@ func (l *Limiter) check(now uint64, n int) Decision {
 	for {
 		tat := l.tat.Load()
 		next, over := p.take(tat, now, n)
+		if over > 0 && live && tat != seen { // see clock
+			seen, now = tat, l.now()
+			next, over = p.take(tat, now, n)
+		}
 		if over > 0 {
 			l.refuse(over)
 			return p.decision(false, tat, now, over)
@@ -230,7 +255,7 @@ func (l *Limiter) check(now uint64, n int) Decision {
 // the wait.
 func (l *Limiter) Execute(ctx context.Context, op bulwark.Operation) (any, error) {
 	if l.maxWait == 0 {
-		if ok, over := l.allow(l.now(), 1); !ok {
+		if ok, over := l.allow(0, true, 1); !ok {
 			return nil, l.limited(delayOf(over))
 		}
 		return op.Call(ctx)
@@ -278,8 +303,8 @@ func (l *Limiter) set(change func(*limits) (float64, int)) error {
 	}
 	q.keepInterval(p)
 	for {
-		now := l.now()
 		tat := l.tat.Load()
+		now := l.now() // after tat; see clock
 		if l.tat.CompareAndSwap(tat, p.rescale(q, tat, now)) {
 			break
 		}

@@ -389,3 +389,64 @@ func TestNoAllocations(t *testing.T) {
 		}
 	}
 }
+
+// A caller paused between reading the clock and deciding must not be
+// refused, or made to wait, for its old reading. At a rate of 1e9 and a
+// burst of 1e6 the bucket refills in 1ms; the caller below is paused for
+// 10ms at its first clock reading while another takes all but one event
+// of the burst at the later time. Judged at its old reading, the caller
+// would be refused (or wait 10ms) although the bucket has room for it.
+func TestPausedCallerIsNotRefused(t *testing.T) {
+	ctx := context.Background()
+	op := bulwark.OperationFunc(func(context.Context) (any, error) { return nil, nil })
+	tests := []struct {
+		name string
+		cfg  Config
+		call func(*Limiter) bool
+	}{
+		{"Allow", Config{}, func(l *Limiter) bool { return l.Allow() }},
+		{"Check", Config{}, func(l *Limiter) bool { return l.Check().Allowed }},
+		{"Execute", Config{}, func(l *Limiter) bool { _, err := l.Execute(ctx, op); return err == nil }},
+		{"Execute with MaxWait", Config{MaxWait: time.Microsecond}, func(l *Limiter) bool {
+			_, err := l.Execute(ctx, op)
+			return err == nil
+		}},
+		{"Wait", Config{}, func(l *Limiter) bool {
+			start := time.Now()
+			err := l.Wait(ctx)
+			return err == nil && time.Since(start) == 0
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const burst = 1_000_000
+				cfg := tt.cfg
+				cfg.Rate, cfg.Burst = 1e9, burst
+				l := mustNew(t, cfg)
+				reading := time.Second // the bucket is full
+				paused := false
+				l.since = func() time.Duration {
+					r := reading
+					if !paused {
+						paused = true
+						reading += 10 * ms
+						if !l.AllowN(l.base.Add(reading), burst-1) {
+							t.Fatal("the other caller was refused")
+						}
+					}
+					return r
+				}
+				if !tt.call(l) {
+					t.Fatalf("%s refused (or waited) with one event left in the bucket", tt.name)
+				}
+				if l.AllowN(l.base.Add(reading), 1) {
+					t.Error("an event beyond the burst was admitted")
+				}
+				if s := l.Snapshot(); s.Allowed != 2 {
+					t.Errorf("Snapshot %+v, want 2 allowed", s)
+				}
+			})
+		})
+	}
+}

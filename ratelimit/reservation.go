@@ -83,7 +83,7 @@ func (l *Limiter) Reserve() Reservation { return l.ReserveN(time.Now(), 1) }
 // cancel the reservation so that others may use the events. ReserveN
 // counts the events as admitted. It panics if n is negative.
 func (l *Limiter) ReserveN(now time.Time, n int) Reservation {
-	r, _ := l.reserve(l.at(now), n, math.MaxInt64)
+	r, _ := l.reserve(l.at(now), false, n, math.MaxInt64)
 	if r.ok {
 		l.allowed.Add(1)
 	} else {
@@ -97,7 +97,12 @@ func (l *Limiter) ReserveN(now time.Time, n int) Reservation {
 // wait is too long, or n exceeds the burst, it returns a reservation that
 // is not OK, and the wait (math.MaxInt64 for n beyond the burst). It counts
 // nothing.
-func (l *Limiter) reserve(now uint64, n int, limit int64) (Reservation, int64) {
+//
+// When live, now is a reading of the clock taken when the call began,
+// from which limit counts, and reserve decides at a reading of its own
+// (see clock): the time passed since now comes off the limit, but a call
+// that need not wait at all is never refused.
+func (l *Limiter) reserve(now uint64, live bool, n int, limit int64) (Reservation, int64) {
 	if n < 0 {
 		panic(fmt.Sprintf("ratelimit: negative event count %d", n))
 	}
@@ -108,11 +113,24 @@ func (l *Limiter) reserve(now uint64, n int, limit int64) (Reservation, int64) {
 	if n > p.burst {
 		return Reservation{}, math.MaxInt64
 	}
+	start := now
+	var seen uint64
+	if live {
+		seen, now = l.read()
+	}
 	for {
 		tat := l.tat.Load()
 		next, over := p.take(tat, now, n)
+		if over > 0 && live && tat != seen { // see clock
+			seen, now = tat, l.now()
+			next, over = p.take(tat, now, n)
+		}
+		lim := limit
+		if live {
+			lim -= max(ahead(now, start), 0)
+		}
 		wait := max(over, 0)
-		if wait > limit {
+		if wait > 0 && wait > lim {
 			return Reservation{}, wait
 		}
 		if l.tat.CompareAndSwap(tat, next) {
@@ -140,7 +158,7 @@ func (l *Limiter) waitN(ctx context.Context, n int, maxWait time.Duration) error
 	}
 	now := l.now()
 	limit := waitLimit(ctx, maxWait)
-	r, wait := l.reserve(now, n, limit)
+	r, wait := l.reserve(now, true, n, limit)
 	if !r.ok {
 		l.rejected.Add(1)
 		delay := delayOf(wait)
