@@ -3,6 +3,7 @@ package bulwark
 import (
 	"context"
 	"fmt"
+	"sync"
 )
 
 // Chain composes policies so that Chain(a, b, c) behaves as a(b(c(fn))):
@@ -12,7 +13,9 @@ import (
 // Chain panics if a policy is nil, naming its position: that is a programming
 // error, like registering a nil http.Handler.
 //
-// A call through a chain of up to 8 policies allocates once.
+// A call through a chain allocates its per-call state once (a chain of more
+// than 8 policies twice), unless every policy in it is [Synchronous]: then
+// the state is reused and the call allocates nothing.
 func Chain(policies ...Policy) Policy {
 	var flat []Policy
 	for i, p := range policies {
@@ -31,7 +34,27 @@ func Chain(policies ...Policy) Policy {
 	case 1:
 		return flat[0]
 	}
-	return &chain{policies: flat}
+	c := &chain{policies: flat, reuse: true}
+	for _, p := range flat {
+		if s, ok := p.(Synchronous); !ok || !s.Synchronous() {
+			c.reuse = false
+		}
+	}
+	return c
+}
+
+// Synchronous is implemented by policies that can promise to call the
+// Operation given to Execute only before Execute returns: they never leave
+// an attempt running behind them. Synchronous reports whether the promise
+// holds for this instance (a timeout in detached mode, for example, cannot
+// make it).
+//
+// A chain made only of policies that make the promise reuses its per-call
+// state, so calls through it do not allocate. A policy that claims the
+// promise and breaks it would let a late attempt run another call's
+// operation; leave the method out when in doubt.
+type Synchronous interface {
+	Synchronous() bool
 }
 
 // Policies returns the policies of a chain built by [Chain], outermost first.
@@ -52,6 +75,8 @@ func (passThrough) Execute(ctx context.Context, op Operation) (any, error) { ret
 
 type chain struct {
 	policies []Policy
+	reuse    bool      // every policy is Synchronous: per-call state is pooled
+	pool     sync.Pool // of *chainCall, when reuse
 }
 
 const inlineSteps = 8
@@ -82,8 +107,29 @@ func (s *chainStep) Call(ctx context.Context) (any, error) {
 }
 
 func (c *chain) Execute(ctx context.Context, op Operation) (any, error) {
-	cc := &chainCall{policies: c.policies, op: op}
-	n := len(c.policies) // steps[i] runs policy i+1 .. and finally op
+	if !c.reuse {
+		cc := c.newCall()
+		cc.op = op
+		return c.policies[0].Execute(ctx, &cc.steps[0])
+	}
+	cc, _ := c.pool.Get().(*chainCall)
+	if cc == nil {
+		cc = c.newCall()
+	}
+	cc.op = op
+	v, err := c.policies[0].Execute(ctx, &cc.steps[0])
+	// Every policy is Synchronous, so no step is used after this point. (If
+	// a policy panicked, cc is simply not put back.)
+	cc.op = nil
+	c.pool.Put(cc)
+	return v, err
+}
+
+// newCall makes the per-call state: steps[i] runs policy i+1, and the last
+// step runs the operation.
+func (c *chain) newCall() *chainCall {
+	cc := &chainCall{policies: c.policies}
+	n := len(c.policies)
 	if n <= inlineSteps {
 		cc.steps = cc.inline[:n]
 	} else {
@@ -92,5 +138,5 @@ func (c *chain) Execute(ctx context.Context, op Operation) (any, error) {
 	for i := range cc.steps {
 		cc.steps[i] = chainStep{call: cc, i: i + 1}
 	}
-	return c.policies[0].Execute(ctx, &cc.steps[0])
+	return cc
 }

@@ -51,8 +51,8 @@ func TestIsStandard(t *testing.T) {
 	for imp, want := range map[string]bool{
 		"context": true, "net/http": true, "sync/atomic": true,
 		"github.com/prometheus/client_golang/prometheus": false,
-		"golang.org/x/time/rate":                          false,
-		"gopkg.in/yaml.v3":                                false,
+		"golang.org/x/time/rate":                         false,
+		"gopkg.in/yaml.v3":                               false,
 	} {
 		if got := isStandard(imp); got != want {
 			t.Errorf("isStandard(%q) = %v, want %v", imp, got, want)

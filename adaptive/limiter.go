@@ -528,3 +528,8 @@ func (l *Limiter) Snapshot() Snapshot {
 		Probing:  l.probing,
 	}
 }
+
+// Synchronous reports true: the policy calls its Operation only before
+// Execute returns, so a [bulwark.Chain] of such policies reuses its
+// per-call state. See [bulwark.Synchronous].
+func (l *Limiter) Synchronous() bool { return true }

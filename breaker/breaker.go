@@ -726,3 +726,8 @@ func (b *Breaker) Reconfigure(c Config) error {
 	b.unlockAndDrain()
 	return nil
 }
+
+// Synchronous reports true: the policy calls its Operation only before
+// Execute returns, so a [bulwark.Chain] of such policies reuses its
+// per-call state. See [bulwark.Synchronous].
+func (b *Breaker) Synchronous() bool { return true }

@@ -423,3 +423,8 @@ func (b *Bulkhead) Snapshot() Snapshot {
 		Rejected: b.rejected.Load(),
 	}
 }
+
+// Synchronous reports true: the policy calls its Operation only before
+// Execute returns, so a [bulwark.Chain] of such policies reuses its
+// per-call state. See [bulwark.Synchronous].
+func (b *Bulkhead) Synchronous() bool { return true }

@@ -233,3 +233,8 @@ func (in *Injector) Snapshot() Snapshot {
 		Results:   in.injected[KindResult].Load(),
 	}
 }
+
+// Synchronous reports true: the policy calls its Operation only before
+// Execute returns, so a [bulwark.Chain] of such policies reuses its
+// per-call state. See [bulwark.Synchronous].
+func (in *Injector) Synchronous() bool { return true }

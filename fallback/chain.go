@@ -215,3 +215,8 @@ func (c *Chain) Snapshot() ChainSnapshot {
 	}
 	return s
 }
+
+// Synchronous reports true: the policy calls its Operation only before
+// Execute returns, so a [bulwark.Chain] of such policies reuses its
+// per-call state. See [bulwark.Synchronous].
+func (c *Chain) Synchronous() bool { return true }

@@ -119,3 +119,8 @@ type Snapshot struct {
 func (f *Fallback) Snapshot() Snapshot {
 	return Snapshot{Calls: f.calls.Load(), Handled: f.handled.Load(), Failed: f.failed.Load()}
 }
+
+// Synchronous reports true: the policy calls its Operation only before
+// Execute returns, so a [bulwark.Chain] of such policies reuses its
+// per-call state. See [bulwark.Synchronous].
+func (f *Fallback) Synchronous() bool { return true }

@@ -224,3 +224,8 @@ func (s *Stale) Snapshot() StaleSnapshot {
 		Served: s.served.Load(), Misses: s.misses.Load(), Expired: s.expired.Load(),
 		Evicted: s.evicted.Load(), Entries: n}
 }
+
+// Synchronous reports true: the policy calls its Operation only before
+// Execute returns, so a [bulwark.Chain] of such policies reuses its
+// per-call state. See [bulwark.Synchronous].
+func (s *Stale) Synchronous() bool { return true }

@@ -77,3 +77,8 @@ func (r *Recovery) Snapshot() Snapshot {
 // Reporter returns the Reporter built from the policy's Config, to recover
 // panics elsewhere (goroutines, HTTP handlers) with the same settings.
 func (r *Recovery) Reporter() *Reporter { return &r.rep }
+
+// Synchronous reports true: the policy calls its Operation only before
+// Execute returns, so a [bulwark.Chain] of such policies reuses its
+// per-call state. See [bulwark.Synchronous].
+func (r *Recovery) Synchronous() bool { return true }

@@ -384,3 +384,8 @@ func (r *Retry) Snapshot() Snapshot {
 		BudgetRefusals: r.refused.Load(),
 	}
 }
+
+// Synchronous reports true: the policy calls its Operation only before
+// Execute returns, so a [bulwark.Chain] of such policies reuses its
+// per-call state. See [bulwark.Synchronous].
+func (r *Retry) Synchronous() bool { return true }

@@ -227,3 +227,7 @@ func (t *Timeout) Snapshot() Snapshot {
 		Orphans:   t.orphans.Load(),
 	}
 }
+
+// Synchronous reports whether the policy calls its Operation only before
+// Execute returns: true unless it runs detached. See [bulwark.Synchronous].
+func (t *Timeout) Synchronous() bool { return !t.detached }
