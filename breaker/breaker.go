@@ -113,8 +113,14 @@ func (b *Breaker) Execute(ctx context.Context, op bulwark.Operation) (any, error
 	}()
 	v, err := op.Call(ctx)
 	finished = true
-	if err == nil && p.r.silent && b.clean.Load() {
-		return v, nil // a success that changes nothing and is reported to no one
+	if err == nil && b.clean.Load() {
+		if p.r.silent {
+			return v, nil // a success that changes nothing and is reported to no one
+		}
+		if p.r.okFast && p.kind == admitWindow {
+			p.r.obs.Observe(p.r.ok) // a success that changes nothing: only report it
+			return v, nil
+		}
 	}
 	p.Finish(ctx, v, err)
 	return v, err
@@ -232,7 +238,11 @@ func (b *Breaker) finish(p Permit, o bulwark.Outcome, err error) {
 		queued = b.record(p, o == bulwark.OutcomeFailure, slow, now)
 	}
 	if r.obs != nil {
-		reportCall(r, o, slow, d, err)
+		if o == bulwark.OutcomeSuccess && !slow && d == 0 && err == nil {
+			r.obs.Observe(r.ok)
+		} else {
+			reportCall(r, o, slow, d, err)
+		}
 	}
 	if queued {
 		b.drain()
@@ -386,6 +396,8 @@ func newRecord(cfg *settings, m mode, machine State, until time.Time, wait time.
 	}
 	r.plain = r.reject == nil && r.admit == admitWindow && r.probes == nil && !r.measure
 	r.silent = r.plain && r.obs == nil && cfg.failureResult == nil
+	r.okFast = r.plain && r.obs != nil && cfg.failureResult == nil
+	r.ok = bulwark.Event{Kind: bulwark.KindCall, Policy: "breaker", Name: cfg.name, Outcome: bulwark.OutcomeSuccess}
 	return r
 }
 

@@ -305,6 +305,54 @@ func TestObserverEvents(t *testing.T) {
 	})
 }
 
+// TestCleanSuccessEvent: once the window is full of fast successes, a
+// success changes nothing and takes a shorter path; it must report the same
+// event as any other success, through Execute and through a Permit, and
+// leave the figures as they were.
+func TestCleanSuccessEvent(t *testing.T) {
+	want := bulwark.Event{Kind: bulwark.KindCall, Policy: "breaker", Name: "db", Outcome: bulwark.OutcomeSuccess}
+	for _, tc := range []struct {
+		name string
+		call func(br *Breaker)
+	}{
+		{"Execute", func(br *Breaker) {
+			br.Execute(context.Background(), bulwark.OperationFunc(func(context.Context) (any, error) { return 1, nil }))
+		}},
+		{"Done", func(br *Breaker) { p, _ := br.Allow(); p.Done(nil) }},
+		{"Finish", func(br *Breaker) { p, _ := br.Allow(); p.Finish(context.Background(), 1, nil) }},
+		{"Success", func(br *Breaker) { p, _ := br.Allow(); p.Success() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var obs recorder
+			br := mustNew(t, Config{Name: "db", WindowSize: 4, Observer: &obs})
+			for range 8 { // fill the window, then run on a clean one
+				tc.call(br)
+			}
+			ev := obs.of(bulwark.KindCall)
+			if len(ev) != 8 {
+				t.Fatalf("%d call events, want 8", len(ev))
+			}
+			for i, e := range ev {
+				if e.Kind != want.Kind || e.Policy != want.Policy || e.Name != want.Name || e.Outcome != want.Outcome ||
+					e.Slow || e.Duration != 0 || e.Err != nil || e.From != "" || e.To != "" || e.Attempt != 0 || e.Delay != 0 || e.Stack != nil {
+					t.Errorf("event %d = %+v, want %+v", i, e, want)
+				}
+			}
+			if s := br.Snapshot(); s.Calls != 4 || s.Failures != 0 || s.State != StateClosed {
+				t.Errorf("snapshot %+v, want 4 calls, no failure, closed", s)
+			}
+			// Reconfiguring renames the events of the clean path too.
+			if err := br.Reconfigure(Config{Name: "db2", WindowSize: 4, Observer: &obs}); err != nil {
+				t.Fatal(err)
+			}
+			tc.call(br)
+			if ev := obs.of(bulwark.KindCall); ev[len(ev)-1].Name != "db2" {
+				t.Errorf("after Reconfigure, event %+v, want Name db2", ev[len(ev)-1])
+			}
+		})
+	}
+}
+
 // TestNoDurationWithoutSlowCallDetection: without SlowCallDuration the
 // breaker does not time calls.
 func TestNoDurationWithoutSlowCallDetection(t *testing.T) {

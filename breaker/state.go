@@ -145,6 +145,7 @@ type record struct {
 	quiet   *OpenError // reject, if there is no observer to report to
 	plain   bool       // admit to the window without timing
 	silent  bool       // plain, and a success needs no observer nor result check
+	okFast  bool       // plain, with an observer, and no result check: a clean success only reports ok
 	obs     bulwark.Observer
 	admit   uint8
 	measure bool    // read the clock around calls (slow-call detection)
@@ -159,6 +160,11 @@ type record struct {
 	until   time.Time     // machine open: when the wait ends
 	wait    time.Duration // machine open: the length of this wait
 	busy    *OpenError    // half-open with every probe permit handed out
+
+	// ok is the event of an unmeasured success with no error, built once:
+	// copying it whole is much cheaper than assembling the event field by
+	// field on every call.
+	ok bulwark.Event
 }
 
 // probes tracks the calls of one half-open period.
