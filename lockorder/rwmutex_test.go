@@ -84,8 +84,9 @@ func TestRWMutexWriterGivesUp(t *testing.T) {
 		start := time.Now()
 		go func() {
 			rw.RLock()
-			got <- time.Since(start)
-			rw.RUnlock()
+			d := time.Since(start)
+			rw.RUnlock() // before telling: the lock must be free at the end
+			got <- d
 		}()
 		if err := <-errc; err != context.DeadlineExceeded {
 			t.Fatalf("LockContext = %v, want DeadlineExceeded", err)
