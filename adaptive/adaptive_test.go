@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 	"github.com/bulwark-go/bulwark/internal/leakcheck"
 )
 
@@ -27,27 +28,6 @@ func fixed(t testing.TB, n int, c Config) *Limiter {
 		t.Fatal(err)
 	}
 	return l
-}
-
-type recorder struct {
-	mu     sync.Mutex
-	events []bulwark.Event
-}
-
-func (r *recorder) Observe(e bulwark.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
-func (r *recorder) kinds() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var s []string
-	for _, e := range r.events {
-		s = append(s, e.Kind.String())
-	}
-	return strings.Join(s, " ")
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -108,7 +88,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestShedsAtTheLimit(t *testing.T) {
-	rec := &recorder{}
+	rec := &eventlog.Recorder{}
 	l := fixed(t, 3, Config{Name: "db", Observer: rec})
 	ctx := context.Background()
 	var toks []Token
@@ -145,20 +125,19 @@ func TestShedsAtTheLimit(t *testing.T) {
 	if s := l.Snapshot(); s.InFlight != 0 || s.Admitted != 4 {
 		t.Errorf("Snapshot = %+v", s)
 	}
-	if got, want := rec.kinds(), "rejected call call call call"; got != want {
-		t.Errorf("events %q, want %q", got, want)
+	if got, want := fmt.Sprint(rec.Kinds()), "[rejected call call call call]"; got != want {
+		t.Fatalf("events %s, want %s", got, want)
 	}
-	rec.mu.Lock()
-	if e := rec.events[0]; e.Policy != "adaptive" || e.Name != "db" || e.Err != err {
+	events := rec.Events()
+	if e := events[0]; e.Policy != "adaptive" || e.Name != "db" || e.Err != err {
 		t.Errorf("rejected event %+v", e)
 	}
 	outs := []bulwark.Outcome{bulwark.OutcomeSuccess, bulwark.OutcomeIgnored, bulwark.OutcomeFailure, bulwark.OutcomeSuccess}
 	for i, want := range outs {
-		if got := rec.events[i+1].Outcome; got != want {
+		if got := events[i+1].Outcome; got != want {
 			t.Errorf("call event %d: outcome %v, want %v", i, got, want)
 		}
 	}
-	rec.mu.Unlock()
 }
 
 func TestPriorityAllowances(t *testing.T) {
@@ -304,7 +283,7 @@ func TestExecute(t *testing.T) {
 
 func TestQueue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &recorder{}
+		rec := &eventlog.Recorder{}
 		l := fixed(t, 1, Config{QueueSize: 2, Observer: rec})
 		ctx := context.Background()
 		held, _ := l.Acquire(ctx)
@@ -370,14 +349,10 @@ func TestQueue(t *testing.T) {
 		if s := l.Snapshot(); s.Queued != 0 || s.InFlight != 0 || s.Shed != 2 || s.Admitted != 4 {
 			t.Errorf("Snapshot = %+v", s)
 		}
-		rec.mu.Lock()
 		var waits []time.Duration
-		for _, e := range rec.events {
-			if e.Kind == bulwark.KindWait {
-				waits = append(waits, e.Delay)
-			}
+		for _, e := range rec.Of(bulwark.KindWait) {
+			waits = append(waits, e.Delay)
 		}
-		rec.mu.Unlock()
 		if fmt.Sprint(waits) != "[5ms 10ms]" {
 			t.Errorf("wait events %v, want [5ms 10ms]", waits)
 		}
@@ -416,7 +391,7 @@ func TestQueueTimeoutAndCancel(t *testing.T) {
 // waiter sees both when it wakes.
 func TestGrantedAfterCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &recorder{}
+		rec := &eventlog.Recorder{}
 		l := fixed(t, 1, Config{QueueSize: 1, Observer: rec})
 		held, _ := l.Acquire(context.Background())
 		ctx, cancel := context.WithCancel(context.Background())
@@ -437,8 +412,8 @@ func TestGrantedAfterCancel(t *testing.T) {
 		if s := l.Snapshot(); s.InFlight != 0 || s.Queued != 0 || s.Admitted != 1 || s.Shed != 0 {
 			t.Errorf("Snapshot = %+v", s)
 		}
-		if got := rec.kinds(); got != "" {
-			t.Errorf("events %q; a place given back unused is not a call", got)
+		if got := rec.Kinds(); len(got) != 0 {
+			t.Errorf("events %v; a place given back unused is not a call", got)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 )
 
 var (
@@ -49,14 +50,14 @@ func TestClassification(t *testing.T) {
 		{"FailureResult not asked with an error", Config{FailureResult: func(any) bool { panic("asked") }}, context.Background(), nil, errBoom, bulwark.OutcomeFailure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var obs recorder
+			var obs eventlog.Recorder
 			tc.c.Observer = &obs
 			br := mustNew(t, tc.c)
 			v, err := br.Execute(tc.ctx, bulwark.OperationFunc(func(context.Context) (any, error) { return tc.result, tc.err }))
 			if v != tc.result || err != tc.err {
 				t.Fatalf("Execute = %v, %v; want the call's own %v, %v", v, err, tc.result, tc.err)
 			}
-			ev := obs.of(bulwark.KindCall)
+			ev := obs.Of(bulwark.KindCall)
 			if len(ev) != 1 || ev[0].Outcome != tc.want || ev[0].Err != tc.err || ev[0].Policy != "breaker" {
 				t.Fatalf("events %+v, want one %v", ev, tc.want)
 			}
@@ -100,7 +101,7 @@ func TestPermitMethods(t *testing.T) {
 		{"Ignore", Config{}, Permit.Ignore, 0, 0, 1, bulwark.OutcomeIgnored},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var obs recorder
+			var obs eventlog.Recorder
 			tc.c.Observer = &obs
 			br := mustNew(t, tc.c)
 			p, err := br.Allow()
@@ -112,7 +113,7 @@ func TestPermitMethods(t *testing.T) {
 			if s.Calls != tc.calls || s.Failures != tc.failures || s.Ignored != uint64(tc.ignored) {
 				t.Errorf("snapshot %+v", s)
 			}
-			if ev := obs.of(bulwark.KindCall); len(ev) != 1 || ev[0].Outcome != tc.wantOutcome {
+			if ev := obs.Of(bulwark.KindCall); len(ev) != 1 || ev[0].Outcome != tc.wantOutcome {
 				t.Errorf("events %+v", ev)
 			}
 		})
@@ -124,7 +125,7 @@ func TestPermitMethods(t *testing.T) {
 	zero.Success()
 	zero.Failure()
 	zero.Ignore()
-	var obs recorder
+	var obs eventlog.Recorder
 	br := mustNew(t, Config{Observer: &obs})
 	br.Disable()
 	p, err := br.Allow()
@@ -132,8 +133,8 @@ func TestPermitMethods(t *testing.T) {
 		t.Fatalf("disabled Allow = %+v, %v", p, err)
 	}
 	p.Failure()
-	if len(obs.events) != 1 { // the change to disabled
-		t.Errorf("disabled breaker reported %+v", obs.events)
+	if obs.Len() != 1 { // the change to disabled
+		t.Errorf("disabled breaker reported %+v", obs.Events())
 	}
 }
 
@@ -143,7 +144,7 @@ func TestPanic(t *testing.T) {
 	type custom struct{ n int }
 	for _, value := range []any{"boom", errBoom, custom{7}, new(runtime.PanicNilError)} {
 		t.Run(fmt.Sprint(value), func(t *testing.T) {
-			var obs recorder
+			var obs eventlog.Recorder
 			br := mustNew(t, Config{MinimumCalls: 2, WindowSize: 2, Observer: &obs})
 			for i := range 2 {
 				got := func() (r any) {
@@ -161,7 +162,7 @@ func TestPanic(t *testing.T) {
 				}
 			}
 			wantState(t, br, StateOpen)
-			ev := obs.of(bulwark.KindCall)
+			ev := obs.Of(bulwark.KindCall)
 			if len(ev) != 2 || ev[0].Outcome != bulwark.OutcomeFailure || ev[0].Err == nil || !strings.Contains(ev[0].Err.Error(), "panicked") {
 				t.Errorf("events %+v", ev)
 			}
@@ -263,7 +264,7 @@ func TestTimeWindowSnapshotForgets(t *testing.T) {
 
 func TestObserverEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var obs recorder
+		var obs eventlog.Recorder
 		br := mustNew(t, Config{Name: "db", Window: WindowConsecutive, WindowSize: 2, SlowCallDuration: time.Second, Observer: &obs})
 		slowCall(br, 3*time.Second, nil)
 		calls(t, br, 2, errBoom)
@@ -272,7 +273,7 @@ func TestObserverEvents(t *testing.T) {
 		synctest.Wait()
 		calls(t, br, 3, nil)
 
-		ev := obs.events
+		ev := obs.Events()
 		var got []string
 		for _, e := range ev {
 			if e.Policy != "breaker" || e.Name != "db" {
@@ -323,12 +324,12 @@ func TestCleanSuccessEvent(t *testing.T) {
 		{"Success", func(br *Breaker) { p, _ := br.Allow(); p.Success() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var obs recorder
+			var obs eventlog.Recorder
 			br := mustNew(t, Config{Name: "db", WindowSize: 4, Observer: &obs})
 			for range 8 { // fill the window, then run on a clean one
 				tc.call(br)
 			}
-			ev := obs.of(bulwark.KindCall)
+			ev := obs.Of(bulwark.KindCall)
 			if len(ev) != 8 {
 				t.Fatalf("%d call events, want 8", len(ev))
 			}
@@ -346,7 +347,7 @@ func TestCleanSuccessEvent(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.call(br)
-			if ev := obs.of(bulwark.KindCall); ev[len(ev)-1].Name != "db2" {
+			if ev := obs.Of(bulwark.KindCall); ev[len(ev)-1].Name != "db2" {
 				t.Errorf("after Reconfigure, event %+v, want Name db2", ev[len(ev)-1])
 			}
 		})
@@ -357,10 +358,10 @@ func TestCleanSuccessEvent(t *testing.T) {
 // breaker does not time calls.
 func TestNoDurationWithoutSlowCallDetection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var obs recorder
+		var obs eventlog.Recorder
 		br := mustNew(t, Config{Observer: &obs})
 		slowCall(br, time.Hour, nil)
-		if ev := obs.of(bulwark.KindCall); len(ev) != 1 || ev[0].Duration != 0 || ev[0].Slow {
+		if ev := obs.Of(bulwark.KindCall); len(ev) != 1 || ev[0].Duration != 0 || ev[0].Slow {
 			t.Errorf("events %+v", ev)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 )
 
 var errBoom = errors.New("boom")
@@ -62,35 +63,11 @@ func wantState(t testing.TB, br *Breaker, want State) {
 	}
 }
 
-// recorder is an Observer that keeps every event.
-type recorder struct {
-	mu     sync.Mutex
-	events []bulwark.Event
-}
-
-func (r *recorder) Observe(e bulwark.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
-func (r *recorder) of(k bulwark.Kind) []bulwark.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []bulwark.Event
-	for _, e := range r.events {
-		if e.Kind == k {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// changes renders the KindStateChange events as "from>to" (with a "~"
-// suffix for unenforced metrics-only transitions).
-func (r *recorder) changes() string {
+// changes renders the KindStateChange events that rec heard as "from>to"
+// (with a "~" suffix for unenforced metrics-only transitions).
+func changes(rec *eventlog.Recorder) string {
 	var s []string
-	for _, e := range r.of(bulwark.KindStateChange) {
+	for _, e := range rec.Of(bulwark.KindStateChange) {
 		c := e.From + ">" + e.To
 		if errors.Is(e.Err, ErrMetricsOnly) {
 			c += "~"

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 )
 
 // TestManualStates checks ForceOpen, ForceClosed, Disable and Reset.
@@ -29,7 +30,7 @@ func TestManualStates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var tr transitions
-				var obs recorder
+				var obs eventlog.Recorder
 				br := mustNew(t, Config{Name: "db", OnStateChange: tr.listen, Observer: &obs})
 				tc.set(br)
 				tc.set(br) // setting the same state twice changes nothing
@@ -46,7 +47,7 @@ func TestManualStates(t *testing.T) {
 					if !oe.Until.IsZero() || oe.RetryAfter() != 0 || oe.Name != "db" {
 						t.Errorf("forced-open rejection %+v", oe)
 					}
-					if n := len(obs.of(bulwark.KindRejected)); n != 1 {
+					if n := len(obs.Of(bulwark.KindRejected)); n != 1 {
 						t.Errorf("%d KindRejected events, want 1", n)
 					}
 					time.Sleep(time.Hour)
@@ -79,7 +80,7 @@ func TestManualStates(t *testing.T) {
 						t.Errorf("disabled recorded: %+v", s)
 					}
 				}
-				if n := len(obs.of(bulwark.KindCall)); n != tc.wantEvents {
+				if n := len(obs.Of(bulwark.KindCall)); n != tc.wantEvents {
 					t.Errorf("%d KindCall events, want %d", n, tc.wantEvents)
 				}
 			})
@@ -138,7 +139,7 @@ func TestResetReturnsToConfiguredMetricsOnly(t *testing.T) {
 // TestMetricsOnly runs the state machine without enforcing it.
 func TestMetricsOnly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var obs recorder
+		var obs eventlog.Recorder
 		var tr transitions
 		br := mustNew(t, Config{MetricsOnly: true, WaitDuration: 10 * time.Second, Observer: &obs, OnStateChange: tr.listen})
 		wantState(t, br, StateMetricsOnly)
@@ -148,7 +149,7 @@ func TestMetricsOnly(t *testing.T) {
 			t.Fatalf("after 10 failures %+v", s)
 		}
 		calls(t, br, 5, errBoom) // it would reject these
-		if n := len(obs.of(bulwark.KindRejected)); n != 0 {
+		if n := len(obs.Of(bulwark.KindRejected)); n != 0 {
 			t.Errorf("%d rejections reported", n)
 		}
 		time.Sleep(10 * time.Second)
@@ -175,10 +176,10 @@ func TestMetricsOnly(t *testing.T) {
 		if s := br.Snapshot(); s.Shadow != StateClosed || s.State != StateMetricsOnly {
 			t.Fatalf("after the probes %+v", s)
 		}
-		if got, want := obs.changes(), "closed>open~ open>half-open~ half-open>closed~"; got != want {
+		if got, want := changes(&obs), "closed>open~ open>half-open~ half-open>closed~"; got != want {
 			t.Errorf("observed changes %q, want %q", got, want)
 		}
-		if n := len(obs.of(bulwark.KindCall)); n != 20 {
+		if n := len(obs.Of(bulwark.KindCall)); n != 20 {
 			t.Errorf("%d KindCall events, want 20", n)
 		}
 		if got := tr.String(); got != "" {

@@ -12,29 +12,8 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 )
-
-// recorder is an Observer that keeps the events it hears.
-type recorder struct {
-	mu     sync.Mutex
-	events []bulwark.Event
-}
-
-func (r *recorder) Observe(e bulwark.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
-func (r *recorder) kinds() []bulwark.Kind {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var ks []bulwark.Kind
-	for _, e := range r.events {
-		ks = append(ks, e.Kind)
-	}
-	return ks
-}
 
 func mustNew(t *testing.T, cfg Config) *Bulkhead {
 	t.Helper()
@@ -70,7 +49,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestRejectsWhenFull(t *testing.T) {
-	rec := &recorder{}
+	rec := &eventlog.Recorder{}
 	b := mustNew(t, Config{Name: "db", MaxConcurrent: 2, Observer: rec})
 	ctx := context.Background()
 	for range 2 {
@@ -111,10 +90,10 @@ func TestRejectsWhenFull(t *testing.T) {
 		t.Errorf("Snapshot() = %+v, want %+v", got, want)
 	}
 	wantKinds := []bulwark.Kind{bulwark.KindRejected, bulwark.KindRejected, bulwark.KindCall}
-	if got := rec.kinds(); !slices.Equal(got, wantKinds) {
+	if got := rec.Kinds(); !slices.Equal(got, wantKinds) {
 		t.Errorf("events %v, want %v", got, wantKinds)
 	}
-	for _, e := range rec.events {
+	for _, e := range rec.Events() {
 		if e.Policy != "bulkhead" || e.Name != "db" {
 			t.Errorf("event %+v: want Policy bulkhead, Name db", e)
 		}
@@ -133,7 +112,7 @@ func TestFullErrorWithoutName(t *testing.T) {
 
 func TestExecuteReleasesOnPanic(t *testing.T) {
 	b := mustNew(t, Config{MaxConcurrent: 1})
-	for _, obs := range []bulwark.Observer{nil, &recorder{}} {
+	for _, obs := range []bulwark.Observer{nil, &eventlog.Recorder{}} {
 		b.obs = obs
 		func() {
 			defer func() {
@@ -152,7 +131,7 @@ func TestExecuteReleasesOnPanic(t *testing.T) {
 }
 
 func TestCallOutcomes(t *testing.T) {
-	rec := &recorder{}
+	rec := &eventlog.Recorder{}
 	b := mustNew(t, Config{MaxConcurrent: 1, Observer: rec})
 	fail := errors.New("fail")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -162,7 +141,7 @@ func TestCallOutcomes(t *testing.T) {
 	_ = bulwark.Run(ctx, b, func(ctx context.Context) error { return ctx.Err() })
 	want := []bulwark.Outcome{bulwark.OutcomeSuccess, bulwark.OutcomeFailure, bulwark.OutcomeIgnored}
 	var got []bulwark.Outcome
-	for _, e := range rec.events {
+	for _, e := range rec.Events() {
 		if e.Kind != bulwark.KindCall {
 			t.Fatalf("unexpected event %+v", e)
 		}
@@ -299,7 +278,7 @@ func TestWaitersAreServedFirstInFirstOut(t *testing.T) {
 
 func TestMaxWaitRejectsAfterTheWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &recorder{}
+		rec := &eventlog.Recorder{}
 		b := mustNew(t, Config{Name: "api", MaxConcurrent: 1, MaxWait: 100 * time.Millisecond, Observer: rec})
 		if !b.TryAcquire() {
 			t.Fatal("refused")
@@ -325,10 +304,10 @@ func TestMaxWaitRejectsAfterTheWait(t *testing.T) {
 		}
 		b.Release()
 		want := []bulwark.Kind{bulwark.KindRejected, bulwark.KindWait}
-		if got := rec.kinds(); !slices.Equal(got, want) {
+		if got := rec.Kinds(); !slices.Equal(got, want) {
 			t.Fatalf("events %v, want %v", got, want)
 		}
-		if d := rec.events[1].Delay; d != 30*time.Millisecond {
+		if d := rec.Events()[1].Delay; d != 30*time.Millisecond {
 			t.Errorf("KindWait Delay = %v, want 30ms", d)
 		}
 	})
@@ -336,7 +315,7 @@ func TestMaxWaitRejectsAfterTheWait(t *testing.T) {
 
 func TestWaitEndsWithTheContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &recorder{}
+		rec := &eventlog.Recorder{}
 		b := mustNew(t, Config{MaxConcurrent: 1, MaxWait: time.Hour, Observer: rec})
 		if !b.TryAcquire() {
 			t.Fatal("refused")
@@ -366,8 +345,8 @@ func TestWaitEndsWithTheContext(t *testing.T) {
 		if s := b.Snapshot(); s.InUse != 1 || s.Waiting != 0 || s.Rejected != 0 {
 			t.Errorf("Snapshot %+v, want 1 in use, 0 waiting, 0 rejected (cancellation is no rejection)", s)
 		}
-		if len(rec.events) != 0 {
-			t.Errorf("events %+v, want none", rec.events)
+		if rec.Len() != 0 {
+			t.Errorf("events %+v, want none", rec.Events())
 		}
 		// The queue is intact: the next waiter gets the permit.
 		admitted, release, exited := waiters(t, b, context.Background(), 1)

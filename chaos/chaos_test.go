@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 	"github.com/bulwark-go/bulwark/internal/leakcheck"
 )
 
@@ -316,19 +317,14 @@ func TestSetRate(t *testing.T) {
 
 func TestObserver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var mu sync.Mutex
-		var got []bulwark.Event
-		obs := bulwark.ObserverFunc(func(e bulwark.Event) {
-			mu.Lock()
-			got = append(got, e)
-			mu.Unlock()
-		})
-		in, _ := New(Config{Name: "db", Faults: []Fault{Latency(1, time.Second), Error(1, errBoom)}, Observer: obs})
+		rec := &eventlog.Recorder{}
+		in, _ := New(Config{Name: "db", Faults: []Fault{Latency(1, time.Second), Error(1, errBoom)}, Observer: rec})
 		in.Execute(context.Background(), &ok{}) // disabled: nothing
 		in.Enable()
 		in.Enable() // already on: nothing
 		in.Execute(context.Background(), &ok{})
 		in.Disable()
+		got := rec.Events()
 		want := []bulwark.Event{
 			{Kind: bulwark.KindStateChange, From: "disabled", To: "enabled"},
 			{Kind: bulwark.KindWait, Delay: time.Second},

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 )
 
 var (
@@ -88,7 +89,7 @@ func TestChainOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			seen = nil
-			obs := &events{}
+			obs := &eventlog.Recorder{}
 			c, err := NewChain(ChainConfig{Name: "db", Steps: tt.steps, Observer: obs})
 			if err != nil {
 				t.Fatal(err)
@@ -101,7 +102,7 @@ func TestChainOrder(t *testing.T) {
 				t.Errorf("steps saw %q, want %q", seen, tt.seen)
 			}
 			var attempts []int
-			for i, e := range obs.list() {
+			for i, e := range obs.Events() {
 				attempts = append(attempts, e.Attempt)
 				if e.Kind != bulwark.KindFallback || e.Policy != "fallback" || e.Name != "db" {
 					t.Errorf("event %d = %+v", i, e)

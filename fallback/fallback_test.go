@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/fallback"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 )
 
 var (
@@ -17,17 +18,6 @@ var (
 	errNotFound = errors.New("not found")
 	errCache    = errors.New("cache down")
 )
-
-type recorder struct {
-	mu     sync.Mutex
-	events []bulwark.Event
-}
-
-func (r *recorder) Observe(e bulwark.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
 
 func mustNew(t *testing.T, c fallback.Config) *fallback.Fallback {
 	t.Helper()
@@ -91,7 +81,7 @@ func TestRules(t *testing.T) {
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			var rec recorder
+			var rec eventlog.Recorder
 			f := mustNew(t, fallback.Config{Name: "fb", Func: tt.fn, Handles: tt.handles, Observer: &rec})
 			v, err := f.Execute(ctx, tt.op)
 			if v != tt.wantV || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
@@ -108,11 +98,11 @@ func TestRules(t *testing.T) {
 			if got := f.Snapshot(); got != want {
 				t.Errorf("Snapshot = %+v, want %+v", got, want)
 			}
-			if len(rec.events) != int(handled) {
-				t.Fatalf("events = %+v, want %d", rec.events, handled)
+			if rec.Len() != int(handled) {
+				t.Fatalf("events = %+v, want %d", rec.Events(), handled)
 			}
 			if handled == 1 {
-				e := rec.events[0]
+				e := rec.Events()[0]
 				wantOutcome := bulwark.OutcomeSuccess
 				if failed == 1 {
 					wantOutcome = bulwark.OutcomeFailure
@@ -204,7 +194,7 @@ func TestPanicsAreNotSwallowed(t *testing.T) {
 }
 
 func TestConcurrentUse(t *testing.T) {
-	f := mustNew(t, fallback.Config{Name: "fb", Func: fallback.Value(-1), Observer: &recorder{}})
+	f := mustNew(t, fallback.Config{Name: "fb", Func: fallback.Value(-1), Observer: &eventlog.Recorder{}})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {

@@ -11,27 +11,10 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 )
 
 var errDown = errors.New("service down")
-
-// events records what an observer hears.
-type events struct {
-	mu  sync.Mutex
-	all []bulwark.Event
-}
-
-func (e *events) Observe(ev bulwark.Event) {
-	e.mu.Lock()
-	e.all = append(e.all, ev)
-	e.mu.Unlock()
-}
-
-func (e *events) list() []bulwark.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]bulwark.Event(nil), e.all...)
-}
 
 func ok[T any](v T) func(context.Context) (T, error) {
 	return func(context.Context) (T, error) { return v, nil }
@@ -63,7 +46,7 @@ func TestNewStaleConfig(t *testing.T) {
 }
 
 func TestStaleServesLastGood(t *testing.T) {
-	obs := &events{}
+	obs := &eventlog.Recorder{}
 	s, _ := NewStale(StaleConfig{Name: "users", Observer: obs})
 	ctx := WithKey(context.Background(), "user:42")
 
@@ -85,7 +68,7 @@ func TestStaleServesLastGood(t *testing.T) {
 	if got := s.Snapshot(); got != want {
 		t.Errorf("Snapshot = %+v, want %+v", got, want)
 	}
-	evs := obs.list()
+	evs := obs.Events()
 	if len(evs) != 1 || evs[0].Kind != bulwark.KindFallback || evs[0].Policy != "fallback" || evs[0].Name != "users" ||
 		evs[0].Outcome != bulwark.OutcomeSuccess || !errors.Is(evs[0].Err, errDown) {
 		t.Errorf("events = %+v", evs)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 	"github.com/bulwark-go/bulwark/internal/leakcheck"
 )
 
@@ -64,23 +65,11 @@ func (s *script) Call(ctx context.Context) (any, error) {
 	}
 }
 
-// recorder collects events.
-type recorder struct {
-	mu     sync.Mutex
-	events []bulwark.Event
-}
-
-func (r *recorder) Observe(e bulwark.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
-func (r *recorder) String() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// describe renders the events as "kind:attempt[@delay]", and flags any
+// event that does not name the policy "hedge" called "h".
+func describe(events []bulwark.Event) string {
 	var b strings.Builder
-	for _, e := range r.events {
+	for _, e := range events {
 		if e.Policy != "hedge" || e.Name != "h" {
 			fmt.Fprintf(&b, "bad policy/name %q/%q ", e.Policy, e.Name)
 		}
@@ -234,7 +223,7 @@ func TestScenarios(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				rec := &recorder{}
+				rec := &eventlog.Recorder{}
 				tt.c.Name, tt.c.Observer = "h", rec
 				h, err := New(tt.c)
 				if err != nil {
@@ -258,7 +247,7 @@ func TestScenarios(t *testing.T) {
 					t.Errorf("cancelled = %v, want %v", op.cancelled, tt.wantCancelled)
 				}
 				op.mu.Unlock()
-				if got := rec.String(); got != tt.wantEvents {
+				if got := describe(rec.Events()); got != tt.wantEvents {
 					t.Errorf("events %q, want %q", got, tt.wantEvents)
 				}
 				s := h.Snapshot()
@@ -327,7 +316,7 @@ func TestPanicIsRaisedOnTheCaller(t *testing.T) {
 
 func TestBudgetCapsHedges(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &recorder{}
+		rec := &eventlog.Recorder{}
 		h, _ := New(Config{Name: "h", Delay: time.Millisecond, Budget: 0.1, Observer: rec})
 		// Every call's first attempt is slow, so every call wants to hedge.
 		slow := bulwark.OperationFunc(func(ctx context.Context) (any, error) {
@@ -354,19 +343,14 @@ func TestBudgetCapsHedges(t *testing.T) {
 		if s.Hedges+s.BudgetRefusals != calls {
 			t.Errorf("hedges %d + refusals %d != calls %d", s.Hedges, s.BudgetRefusals, calls)
 		}
-		rec.mu.Lock()
-		refusals := 0
-		for _, e := range rec.events {
-			if e.Kind == bulwark.KindBudgetExhausted {
-				refusals++
-				if e.Attempt != 2 {
-					t.Errorf("refusal event for attempt %d, want 2", e.Attempt)
-				}
+		refusals := rec.Of(bulwark.KindBudgetExhausted)
+		for _, e := range refusals {
+			if e.Attempt != 2 {
+				t.Errorf("refusal event for attempt %d, want 2", e.Attempt)
 			}
 		}
-		rec.mu.Unlock()
-		if uint64(refusals) != s.BudgetRefusals {
-			t.Errorf("%d refusal events, Snapshot says %d", refusals, s.BudgetRefusals)
+		if uint64(len(refusals)) != s.BudgetRefusals {
+			t.Errorf("%d refusal events, Snapshot says %d", len(refusals), s.BudgetRefusals)
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -55,28 +56,6 @@ func (s *script) attempts() []time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.at)
-}
-
-// recorder is an Observer that keeps the events.
-type recorder struct {
-	mu     sync.Mutex
-	events []bulwark.Event
-}
-
-func (r *recorder) Observe(e bulwark.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
-func (r *recorder) kinds() []bulwark.Kind {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var k []bulwark.Kind
-	for _, e := range r.events {
-		k = append(k, e.Kind)
-	}
-	return k
 }
 
 func mustNew(t *testing.T, c retry.Config) *retry.Retry {
@@ -574,7 +553,7 @@ func TestExhaustedError(t *testing.T) {
 func TestHooksAndEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var hook []retry.Event
-		var rec recorder
+		var rec eventlog.Recorder
 		type key struct{}
 		r := mustNew(t, retry.Config{
 			Name:        "api",
@@ -601,11 +580,11 @@ func TestHooksAndEvents(t *testing.T) {
 			{Kind: bulwark.KindRetry, Policy: "retry", Name: "api", Attempt: 3, Delay: 20 * ms, Err: errBoom},
 			{Kind: bulwark.KindExhausted, Policy: "retry", Name: "api", Attempt: 3, Err: errBoom},
 		}
-		if len(rec.events) != len(want) {
-			t.Fatalf("events = %+v, want %+v", rec.events, want)
+		if rec.Len() != len(want) {
+			t.Fatalf("events = %+v, want %+v", rec.Events(), want)
 		}
 		for i := range want {
-			g, w := rec.events[i], want[i]
+			g, w := rec.Events()[i], want[i]
 			if g.Kind != w.Kind || g.Policy != w.Policy || g.Name != w.Name || g.Attempt != w.Attempt ||
 				g.Delay != w.Delay || g.Err != w.Err {
 				t.Errorf("event %d = %+v, want %+v", i, g, w)
@@ -622,14 +601,14 @@ func TestHooksAndEvents(t *testing.T) {
 }
 
 func TestNoEventsOnSuccess(t *testing.T) {
-	var rec recorder
+	var rec eventlog.Recorder
 	hooked := false
 	r := mustNew(t, retry.Config{Observer: &rec, OnRetry: func(context.Context, retry.Event) { hooked = true }})
 	if v, err := r.Execute(t.Context(), newScript(ok(1))); v != 1 || err != nil {
 		t.Fatalf("Execute = %v, %v", v, err)
 	}
-	if len(rec.kinds()) != 0 || hooked {
-		t.Errorf("a first-attempt success reported %v (hook %v)", rec.kinds(), hooked)
+	if len(rec.Kinds()) != 0 || hooked {
+		t.Errorf("a first-attempt success reported %v (hook %v)", rec.Kinds(), hooked)
 	}
 }
 
@@ -640,7 +619,7 @@ func TestBudgetStopsRetries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var rec recorder
+		var rec eventlog.Recorder
 		r := mustNew(t, retry.Config{Name: "db", MaxAttempts: 10, Backoff: retry.Constant{}, Budget: b, Observer: &rec})
 		// One call: limit = 0.5×1 + 2 = 2 retries, so 3 attempts.
 		s := newScript(fail(errBoom))
@@ -650,7 +629,7 @@ func TestBudgetStopsRetries(t *testing.T) {
 			t.Errorf("exhausted = %+v after %d attempts; want reason budget after 3", *ex, len(s.attempts()))
 		}
 		want := []bulwark.Kind{bulwark.KindRetry, bulwark.KindRetry, bulwark.KindBudgetExhausted, bulwark.KindExhausted}
-		if got := rec.kinds(); !slices.Equal(got, want) {
+		if got := rec.Kinds(); !slices.Equal(got, want) {
 			t.Errorf("events %v, want %v", got, want)
 		}
 		// A second call: 2 calls allow 0.5×2 + 2 = 3 retries, 2 are spent.
@@ -700,7 +679,7 @@ func TestConcurrentUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b, _ := retry.NewBudget(retry.BudgetConfig{})
 		r := mustNew(t, retry.Config{MaxAttempts: 4, Backoff: retry.Exponential{Initial: ms}, Jitter: retry.JitterFull,
-			Rand: rand.NewPCG(1, 1), Budget: b, Observer: &recorder{}})
+			Rand: rand.NewPCG(1, 1), Budget: b, Observer: &eventlog.Recorder{}})
 		var wg sync.WaitGroup
 		var okCount atomic.Int64
 		for g := range 16 {
