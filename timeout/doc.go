@@ -21,12 +21,17 @@
 // deadline came first, it returns the caller's error, which
 // [bulwark.CallerDone] recognises. Inside the operation,
 // context.Cause(ctx) is [ErrTimeout] once the policy's deadline has passed.
+// (An operation that never looked at ctx while both the policy's deadline
+// passed and the caller cancelled is counted as the caller's: nothing says
+// which came first.)
 //
 // # Waiting or detached
 //
 // By default the policy runs the operation on the caller's goroutine and
 // waits for it to return, so the operation must honour ctx; a result that
-// arrives after the deadline is returned if it is a success. Set
+// arrives after the deadline is returned if it is a success. The context
+// starts a timer only when the operation first waits on ctx.Done(), so a
+// call that returns without waiting (a cache hit) costs one allocation. Set
 // Config.Detached for operations that may ignore ctx: the policy then runs
 // the operation on a goroutine of its own and returns on time; the late
 // result is dropped (the goroutine ends when the operation returns, and

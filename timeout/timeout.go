@@ -70,6 +70,13 @@ func (t *Timeout) Duration() time.Duration { return t.d }
 //   - otherwise (op failed before the deadline, or the caller cancelled or
 //     the caller's own deadline came first) returns op's result unchanged.
 //
+// In this mode the context costs one small allocation, and a timer only
+// once op asks for its Done channel (directly, through a derived context,
+// or by finding it ended): until then Err reads the clock. If op never
+// looked at ctx, the caller cancelled and the policy's deadline passed too,
+// which came first is unknown, and the call counts as the caller's. When
+// Execute returns, the context is canceled, as by a cancel function.
+//
 // In detached mode Execute returns at the policy's deadline, or when ctx
 // ends, whichever comes first, without waiting for op: with a nil result and
 // an [*ExceededError] (Err nil) for the policy's deadline, with nil and
@@ -84,10 +91,13 @@ func (t *Timeout) Execute(ctx context.Context, op bulwark.Operation) (any, error
 	if t.callerFirst(ctx) {
 		return op.Call(ctx)
 	}
-	tctx, cancel := context.WithTimeoutCause(ctx, t.d, ErrTimeout)
-	defer cancel()
-	v, err := op.Call(tctx)
-	if err != nil && context.Cause(tctx) == ErrTimeout {
+	deadline := time.Now().Add(t.d)
+	if dl, ok := ctx.Deadline(); ok && !dl.After(deadline) {
+		return op.Call(ctx) // the caller's came first after all
+	}
+	c := &deadlineCtx{parent: ctx, deadline: deadline}
+	v, err, expired := c.call(op)
+	if err != nil && expired {
 		return v, t.exceeded(err)
 	}
 	return v, err
