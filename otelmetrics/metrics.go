@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -70,11 +69,11 @@ type Metrics struct {
 // New creates bulwark's instruments on a meter of cfg.MeterProvider and
 // returns the Metrics that feeds them.
 func New(cfg Config) (*Metrics, error) {
-	durations, err := buckets("DurationBuckets", cfg.DurationBuckets, DefaultDurationBuckets)
+	durations, err := catalog.Buckets(ErrConfig, "DurationBuckets", cfg.DurationBuckets, DefaultDurationBuckets)
 	if err != nil {
 		return nil, err
 	}
-	waits, err := buckets("WaitBuckets", cfg.WaitBuckets, DefaultWaitBuckets)
+	waits, err := catalog.Buckets(ErrConfig, "WaitBuckets", cfg.WaitBuckets, DefaultWaitBuckets)
 	if err != nil {
 		return nil, err
 	}
@@ -120,25 +119,6 @@ func New(cfg Config) (*Metrics, error) {
 		return nil, err
 	}
 	return m, nil
-}
-
-func buckets(field string, b, def []float64) ([]float64, error) {
-	if b == nil {
-		return def, nil
-	}
-	if len(b) == 0 {
-		return nil, fmt.Errorf("%w: %s is empty; leave it nil for the default", ErrConfig, field)
-	}
-	for i, v := range b {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("%w: %s[%d] is %v; bounds must be finite", ErrConfig, field, i, v)
-		}
-		if i > 0 && v <= b[i-1] {
-			return nil, fmt.Errorf("%w: %s[%d] = %v is not greater than %s[%d] = %v; bounds must increase",
-				ErrConfig, field, i, v, field, i-1, b[i-1])
-		}
-	}
-	return append([]float64(nil), b...), nil
 }
 
 // Close unregisters the callbacks that report the counters and the watched

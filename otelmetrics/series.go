@@ -60,25 +60,13 @@ func newSeries(m *Metrics, policy, name string) *series {
 		return s
 	}
 	nameKV := attribute.String("name", name)
-	slots := spec.Slots()
-	made := map[*catalog.Slot]*cell{}
-	for k := range slots {
-		for o, slot := range slots[k] {
-			if slot == nil {
-				continue
-			}
-			c := made[slot]
-			if c == nil {
-				kv := []attribute.KeyValue{nameKV}
-				for i, l := range slot.Metric.Labels {
-					kv = append(kv, attribute.String(l, slot.Values[i]))
-				}
-				c = m.newCell(m.counters[slot.Metric], kv...)
-				made[slot] = c
-			}
-			s.counters[k][o] = c
+	s.counters = catalog.Counters(spec, func(slot *catalog.Slot) *cell {
+		kv := []attribute.KeyValue{nameKV}
+		for i, l := range slot.Metric.Labels {
+			kv = append(kv, attribute.String(l, slot.Values[i]))
 		}
-	}
+		return m.newCell(m.counters[slot.Metric], kv...)
+	})
 	if spec.Slow != nil {
 		for _, o := range catalog.Outcomes {
 			s.slow[o] = m.newCell(m.counters[spec.Slow], nameKV, attribute.String("outcome", o.String()))

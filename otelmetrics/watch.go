@@ -27,12 +27,12 @@ var ErrWatched = errors.New("otelmetrics: already watched")
 // Watch fails, and watches none of policies, if one is of another type or if
 // a policy of the same kind and name is already watched.
 func (m *Metrics) Watch(policies ...any) error {
-	srcs := make([]watched, 0, len(policies))
-	for i, p := range policies {
-		src, err := catalog.Of(p)
-		if err != nil {
-			return fmt.Errorf("otelmetrics: Watch: policy %d: %w", i, err)
-		}
+	all, err := catalog.OfAll(policies)
+	if err != nil {
+		return fmt.Errorf("otelmetrics: Watch: %w", err)
+	}
+	srcs := make([]watched, 0, len(all))
+	for _, src := range all {
 		srcs = append(srcs, newWatched(src))
 	}
 	if err := m.watched.add(srcs); err != nil {

@@ -3,7 +3,6 @@ package prommetrics
 import (
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -11,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/catalog"
 )
 
 // DefaultDurationBuckets are the buckets of bulwark_pipeline_duration_seconds
@@ -63,11 +63,11 @@ type Metrics struct {
 // Metrics that feeds them. It fails if the config is invalid or the
 // registerer already holds metrics of the same names.
 func New(cfg Config) (*Metrics, error) {
-	durations, err := buckets("DurationBuckets", cfg.DurationBuckets, DefaultDurationBuckets)
+	durations, err := catalog.Buckets(ErrConfig, "DurationBuckets", cfg.DurationBuckets, DefaultDurationBuckets)
 	if err != nil {
 		return nil, err
 	}
-	waits, err := buckets("WaitBuckets", cfg.WaitBuckets, DefaultWaitBuckets)
+	waits, err := catalog.Buckets(ErrConfig, "WaitBuckets", cfg.WaitBuckets, DefaultWaitBuckets)
 	if err != nil {
 		return nil, err
 	}
@@ -82,25 +82,6 @@ func New(cfg Config) (*Metrics, error) {
 		return nil, fmt.Errorf("prommetrics: registering the metrics: %w", err)
 	}
 	return m, nil
-}
-
-func buckets(field string, b, def []float64) ([]float64, error) {
-	if b == nil {
-		return def, nil
-	}
-	if len(b) == 0 {
-		return nil, fmt.Errorf("%w: %s is empty; leave it nil for the default", ErrConfig, field)
-	}
-	for i, v := range b {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("%w: %s[%d] is %v; bounds must be finite", ErrConfig, field, i, v)
-		}
-		if i > 0 && v <= b[i-1] {
-			return nil, fmt.Errorf("%w: %s[%d] = %v is not greater than %s[%d] = %v; bounds must increase",
-				ErrConfig, field, i, v, field, i-1, b[i-1])
-		}
-	}
-	return append([]float64(nil), b...), nil
 }
 
 // Observe counts e. It implements [bulwark.Observer].

@@ -32,21 +32,9 @@ func newSeries(f *families, policy, name string) *series {
 		return s
 	}
 	s.ignore = spec.Ignore
-	slots := spec.Slots()
-	made := map[*catalog.Slot]prometheus.Counter{}
-	for k := range slots {
-		for o, slot := range slots[k] {
-			if slot == nil {
-				continue
-			}
-			c := made[slot]
-			if c == nil {
-				c = f.counters[slot.Metric].WithLabelValues(append([]string{name}, slot.Values...)...)
-				made[slot] = c
-			}
-			s.counters[k][o] = c
-		}
-	}
+	s.counters = catalog.Counters(spec, func(slot *catalog.Slot) prometheus.Counter {
+		return f.counters[slot.Metric].WithLabelValues(append([]string{name}, slot.Values...)...)
+	})
 	if spec.Slow != nil {
 		for _, o := range catalog.Outcomes {
 			s.slow[o] = f.counters[spec.Slow].WithLabelValues(name, o.String())

@@ -26,13 +26,9 @@ var ErrWatched = errors.New("prommetrics: already watched")
 // Watch fails, and watches none of policies, if one is of another type or if
 // a policy of the same kind and name is already watched.
 func (m *Metrics) Watch(policies ...any) error {
-	srcs := make([]catalog.Source, 0, len(policies))
-	for i, p := range policies {
-		src, err := catalog.Of(p)
-		if err != nil {
-			return fmt.Errorf("prommetrics: Watch: policy %d: %w", i, err)
-		}
-		srcs = append(srcs, src)
+	srcs, err := catalog.OfAll(policies)
+	if err != nil {
+		return fmt.Errorf("prommetrics: Watch: %w", err)
 	}
 	if err := m.watched.add(srcs); err != nil {
 		return err

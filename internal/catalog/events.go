@@ -219,9 +219,14 @@ type Slot struct {
 }
 
 // Slots returns, for each kind and outcome, the counter the policy's events
-// of that kind and outcome add to, or nil where Other counts them.
+// of that kind and outcome add to, or nil where Other counts them. Outcomes
+// that add to the same series share one *Slot.
 func (e *Events) Slots() (slots [NumKinds][NumOutcomes]*Slot) {
 	for _, k := range e.Kinds {
+		var shared *Slot // the row's one series, unless ByOutcome
+		if !k.ByOutcome {
+			shared = &Slot{Metric: k.Metric, Values: k.Values}
+		}
 		for o := range NumOutcomes {
 			switch {
 			case k.ByOutcome && o == 0:
@@ -230,9 +235,32 @@ func (e *Events) Slots() (slots [NumKinds][NumOutcomes]*Slot) {
 				v := append(append([]string(nil), k.Values...), bulwark.Outcome(o).String())
 				slots[k.Kind][o] = &Slot{Metric: k.Metric, Values: v}
 			case k.Outcome == 0 || int(k.Outcome) == o:
-				slots[k.Kind][o] = &Slot{Metric: k.Metric, Values: k.Values}
+				slots[k.Kind][o] = shared
 			}
 		}
 	}
 	return slots
+}
+
+// Counters resolves the policy's Slots into an exporter's counters: mk is
+// called once per distinct series, and the table holds its counter at every
+// kind and outcome that adds to that series, and the zero C where Other
+// counts the events.
+func Counters[C any](e *Events, mk func(*Slot) C) (t [NumKinds][NumOutcomes]C) {
+	slots := e.Slots()
+	made := map[*Slot]C{}
+	for k := range slots {
+		for o, slot := range slots[k] {
+			if slot == nil {
+				continue
+			}
+			c, ok := made[slot]
+			if !ok {
+				c = mk(slot)
+				made[slot] = c
+			}
+			t[k][o] = c
+		}
+	}
+	return t
 }

@@ -87,6 +87,20 @@ func Of(p any) (Source, error) {
 	return Source{}, fmt.Errorf("%T is not a bulwark policy with a known Snapshot", p)
 }
 
+// OfAll returns the Sources of policies, as [Of] does for each; an error
+// names the first policy, by index, that is not one of bulwark's.
+func OfAll(policies []any) ([]Source, error) {
+	srcs := make([]Source, 0, len(policies))
+	for i, p := range policies {
+		src, err := Of(p)
+		if err != nil {
+			return nil, fmt.Errorf("policy %d: %w", i, err)
+		}
+		srcs = append(srcs, src)
+	}
+	return srcs, nil
+}
+
 func b2f(b bool) float64 {
 	if b {
 		return 1
