@@ -116,11 +116,14 @@ func exitCode(err error) int {
 	return -1
 }
 
-func TestCrashMonitorReportsGoroutinePanic(t *testing.T) {
-	t.Parallel()
-	r := runCrasher(t, "panic")
+// crashReport runs the crasher in mode, checks that it died with exit
+// status 2 and left exactly one report, and returns the run, the report's
+// path and its text.
+func crashReport(t *testing.T, mode string) (r crashRun, path, report string) {
+	t.Helper()
+	r = runCrasher(t, mode)
 	if code := exitCode(r.err); code != 2 {
-		t.Fatalf("crasher exited with %v, want exit status 2 of a panic; stderr:\n%s", r.err, r.stderr)
+		t.Fatalf("crasher exited with %v, want exit status 2; stderr:\n%s", r.err, r.stderr)
 	}
 	files := reports(t, r.dir)
 	if len(files) != 1 {
@@ -130,7 +133,12 @@ func TestCrashMonitorReportsGoroutinePanic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := string(data)
+	return r, files[0], string(data)
+}
+
+func TestCrashMonitorReportsGoroutinePanic(t *testing.T) {
+	t.Parallel()
+	r, path, report := crashReport(t, "panic")
 	for _, want := range []string{
 		"message:    panic: crasher: boom from a goroutine",
 		"goroutine ",
@@ -141,34 +149,26 @@ func TestCrashMonitorReportsGoroutinePanic(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, report)
 		}
 	}
-	if fi, err := os.Stat(files[0]); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("report mode = %v (%v), want 0600", fi.Mode(), err)
 	}
-	if !strings.Contains(r.stderr, "crash report of pid") || !strings.Contains(r.stderr, files[0]) {
+	if !strings.Contains(r.stderr, "crash report of pid") || !strings.Contains(r.stderr, path) {
 		t.Errorf("stderr does not point to the report:\n%s", r.stderr)
 	}
 	paged, err := os.ReadFile(r.paged)
 	if err != nil {
 		t.Fatalf("the paging command did not run: %v", err)
 	}
-	if want := "arg=" + files[0] + "\nenv=" + files[0] + "\n"; string(paged) != want {
+	if want := "arg=" + path + "\nenv=" + path + "\n"; string(paged) != want {
 		t.Errorf("paging command got %q, want %q", paged, want)
 	}
 }
 
 func TestCrashMonitorReportsFatalError(t *testing.T) {
 	t.Parallel()
-	r := runCrasher(t, "overflow")
-	if code := exitCode(r.err); code != 2 {
-		t.Fatalf("crasher exited with %v, want exit status 2; stderr:\n%s", r.err, r.stderr)
-	}
-	files := reports(t, r.dir)
-	if len(files) != 1 {
-		t.Fatalf("found %d reports, want 1; stderr:\n%s", len(files), r.stderr)
-	}
-	data, _ := os.ReadFile(files[0])
-	if !strings.Contains(string(data), "main.recurse(") {
-		t.Errorf("report lacks the overflowing function:\n%.2000s", data)
+	_, _, report := crashReport(t, "overflow")
+	if !strings.Contains(report, "main.recurse(") {
+		t.Errorf("report lacks the overflowing function:\n%.2000s", report)
 	}
 }
 
