@@ -330,16 +330,21 @@ func TestDashboard(t *testing.T) {
 	run(t, dir, tool, "check", "rules", "dashboard.yml")
 }
 
-// TestMetricsDocument checks that docs/readme/metrics.md has a row for every
-// metric bulwark registers, and names no other.
+// TestMetricsDocument checks that the README's Observability part has a row
+// for every metric bulwark registers, and names no other.
 func TestMetricsDocument(t *testing.T) {
-	b, err := os.ReadFile("../docs/readme/metrics.md")
+	b, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, part, ok := strings.Cut(string(b), "\n# Observability\n")
+	if !ok {
+		t.Fatal("README.md has no '# Observability' part")
+	}
+	part, _, _ = strings.Cut(part, "\n# ") // up to the next top-level part
 	names := registered(t)
 	rows := map[string]bool{}
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(part, "\n") {
 		if name, ok := strings.CutPrefix(line, "| `bulwark_"); ok {
 			name, _, _ = strings.Cut(name, "`")
 			rows["bulwark_"+name] = true
@@ -353,12 +358,12 @@ func TestMetricsDocument(t *testing.T) {
 			}
 		}
 		if !rows[base] {
-			t.Errorf("docs/readme/metrics.md has no row for %s", base)
+			t.Errorf("README.md (Observability) has no row for %s", base)
 		}
 	}
 	for r := range rows {
 		if !names[r] && !names[r+"_count"] {
-			t.Errorf("docs/readme/metrics.md has a row for %s, which bulwark does not register", r)
+			t.Errorf("README.md (Observability) has a row for %s, which bulwark does not register", r)
 		}
 	}
 }

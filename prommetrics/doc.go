@@ -46,8 +46,8 @@
 //	pipeline   bulwark_pipeline_duration_seconds{outcome}
 //	other      bulwark_events_total{policy,kind}: events no metric above counts
 //
-// The full table, with each metric's meaning, is in the repository's
-// docs/readme/metrics.md.
+// The full table, with each metric's meaning, is in
+// the README (part "Observability").
 //
 // # Labels
 //

@@ -23,7 +23,7 @@ Usage:
 
 While it runs, the proxy reloads its config on SIGHUP and on POST /admin/reload,
 and shuts down gracefully on SIGINT or SIGTERM. The dashboard is at the admin
-address (default http://127.0.0.1:9901/). Config reference: docs/readme/sidecar.md.
+address (default http://127.0.0.1:9901/). Config reference: the README (part "The bulwark command").
 `
 
 // Main is the bulwark command: it runs the subcommand named by args (the

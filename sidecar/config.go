@@ -8,7 +8,7 @@ import (
 // Defaults filled in by [ParseConfig] for the fields of [Config] that
 // belong to the sidecar itself. The fields of the policy blocks (breaker,
 // bulkhead, ...) that are left zero take the defaults of the policy packages,
-// listed in the config reference (docs/readme/sidecar.md).
+// listed in the config reference (the README (part "The bulwark command")).
 const (
 	DefaultListen          = "127.0.0.1:8080"
 	DefaultAdminListen     = "127.0.0.1:9901"
@@ -35,7 +35,7 @@ var DefaultRetryMethods = []string{http.MethodGet, http.MethodHead, http.MethodO
 
 // Config is a bulwark sidecar configuration, as read from its YAML file by
 // [ParseConfig]. Each field's yaml key is given in its tag; the reference
-// with every key, type, default and meaning is docs/readme/sidecar.md.
+// with every key, type, default and meaning is the README (part "The bulwark command").
 type Config struct {
 	// Listen is the proxy's listen address. Default [DefaultListen].
 	Listen string `yaml:"listen"`

@@ -34,7 +34,7 @@
 // ParseConfig rejects unknown keys, keys given twice, wrong types and values
 // out of range, each reported as a ConfigError naming its key path and line;
 // it never adjusts a value. The full reference of keys, types and defaults
-// is docs/readme/sidecar.md.
+// is the README (part "The bulwark command").
 //
 // # Reloading
 //
