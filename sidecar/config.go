@@ -8,7 +8,7 @@ import (
 // Defaults filled in by [ParseConfig] for the fields of [Config] that
 // belong to the sidecar itself. The fields of the policy blocks (breaker,
 // bulkhead, ...) that are left zero take the defaults of the policy packages,
-// listed in the config reference (the README (part "The bulwark command")).
+// listed in the config reference (README.md, part "The bulwark command").
 const (
 	DefaultListen          = "127.0.0.1:8080"
 	DefaultAdminListen     = "127.0.0.1:9901"
