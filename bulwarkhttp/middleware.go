@@ -29,13 +29,14 @@ const DefaultPriorityHeader = "X-Priority"
 func reject(w http.ResponseWriter, code int, retryAfter time.Duration) {
 	markRejected(w)
 	if retryAfter > 0 {
-		w.Header().Set("Retry-After", seconds(retryAfter))
+		w.Header().Set("Retry-After", FormatRetryAfter(retryAfter))
 	}
 	http.Error(w, http.StatusText(code), code)
 }
 
-// seconds renders d as whole seconds, rounded up, at least 1.
-func seconds(d time.Duration) string {
+// FormatRetryAfter renders d as a Retry-After value: whole seconds, rounded
+// up, at least 1.
+func FormatRetryAfter(d time.Duration) string {
 	s := int64(math.Ceil(d.Seconds()))
 	return strconv.FormatInt(max(s, 1), 10)
 }
@@ -236,14 +237,21 @@ func RateLimitByKey(k *ratelimit.Keyed, key func(*http.Request) string) Middlewa
 // limitDecision sets the RateLimit headers and, when d refuses, answers
 // 429. It reports whether the request may go on.
 func limitDecision(w http.ResponseWriter, d ratelimit.Decision) bool {
-	h := w.Header()
-	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
-	reset := int64(math.Ceil(d.ResetAfter.Seconds()))
-	h.Set("RateLimit-Reset", strconv.FormatInt(max(reset, 0), 10))
+	SetRateLimitHeaders(w.Header(), d)
 	if d.Allowed {
 		return true
 	}
 	reject(w, http.StatusTooManyRequests, d.RetryAfter)
 	return false
+}
+
+// SetRateLimitHeaders sets RateLimit-Limit (the burst), RateLimit-Remaining
+// and RateLimit-Reset (whole seconds, rounded up, until the burst is full
+// again) from a rate limiter's decision. It does not set Retry-After; use
+// [FormatRetryAfter] with d.RetryAfter when d refuses.
+func SetRateLimitHeaders(h http.Header, d ratelimit.Decision) {
+	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
+	reset := int64(math.Ceil(d.ResetAfter.Seconds()))
+	h.Set("RateLimit-Reset", strconv.FormatInt(max(reset, 0), 10))
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -20,6 +19,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/bulwarkhttp"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -128,12 +128,10 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			d = r.keyed.CheckKey(r.clientKey(req))
 		}
 		h := w.Header()
-		h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
-		h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
-		h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(d.ResetAfter)))
+		bulwarkhttp.SetRateLimitHeaders(h, d)
 		if !d.Allowed {
 			info.outcome = OutcomeRateLimited
-			h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
+			h.Set("Retry-After", bulwarkhttp.FormatRetryAfter(d.RetryAfter))
 			reject(w, http.StatusTooManyRequests, OutcomeRateLimited, "rate limit exceeded")
 			return
 		}
@@ -170,16 +168,6 @@ func (r *route) clientKey(req *http.Request) string {
 		host = req.RemoteAddr
 	}
 	return "ip:" + host
-}
-
-func ceilSeconds(d time.Duration) int {
-	if d <= 0 {
-		return 0
-	}
-	if d >= math.MaxInt32*time.Second {
-		return math.MaxInt32
-	}
-	return int((d + time.Second - 1) / time.Second)
 }
 
 func reject(w http.ResponseWriter, code int, o Outcome, msg string) {
@@ -223,7 +211,7 @@ func (r *route) proxyError(w http.ResponseWriter, req *http.Request, err error) 
 	switch {
 	case errors.As(err, &open):
 		info.outcome = OutcomeBreakerOpen
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(open.RetryAfter()))))
+		w.Header().Set("Retry-After", bulwarkhttp.FormatRetryAfter(open.RetryAfter()))
 		reject(w, http.StatusServiceUnavailable, OutcomeBreakerOpen, "circuit breaker open")
 	case errors.Is(err, timeout.ErrTimeout):
 		info.outcome = OutcomeTimeout
@@ -327,7 +315,7 @@ func (t *transport) attempt(ctx, outer context.Context, req *http.Request, body 
 		resp.ContentLength = int64(len(b))
 		resp.Header.Del("Content-Length")
 		resp.TransferEncoding = nil
-		return resp, &statusError{code: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After")), resp: resp}
+		return resp, &statusError{code: resp.StatusCode, retryAfter: retryAfterOf(resp), resp: resp}
 	}
 	if !stop() {
 		// The attempt's context ended as the headers came: the body is
@@ -357,18 +345,11 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
-// parseRetryAfter reads a Retry-After header in seconds; dates and
-// malformed values give 0 (use the backoff).
-func parseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil || n <= 0 {
-		return 0
-	}
-	if n > 3600 {
-		n = 3600
-	}
-	return time.Duration(n) * time.Second
+// retryAfterOf reads the upstream's Retry-After, in seconds or as an HTTP
+// date (bulwarkhttp.ParseRetryAfter); an absent or malformed value gives 0,
+// which leaves the wait to the backoff. The retry policy caps it with
+// max_retry_after.
+func retryAfterOf(resp *http.Response) time.Duration {
+	d, _ := bulwarkhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return d
 }

@@ -161,25 +161,36 @@ routes:
 }
 
 func TestUpstreamRetryAfterHonoured(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var calls atomic.Int32
-		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if calls.Add(1) == 1 {
-				w.Header().Set("Retry-After", "1")
-				w.WriteHeader(http.StatusServiceUnavailable)
-				return
-			}
-			io.WriteString(w, "ok")
+	for _, tt := range []struct {
+		name  string
+		value func(now time.Time) string // the upstream's Retry-After
+		want  time.Duration
+	}{
+		{"seconds", func(time.Time) string { return "1" }, time.Second},
+		{"http-date", func(now time.Time) string { return now.Add(2 * time.Second).UTC().Format(http.TimeFormat) }, 2 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var calls atomic.Int32
+				h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if calls.Add(1) == 1 {
+						w.Header().Set("Retry-After", tt.value(time.Now()))
+						w.WriteHeader(http.StatusServiceUnavailable)
+						return
+					}
+					io.WriteString(w, "ok")
+				})
+				b := newBubble(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', retry: {backoff: constant, initial_backoff: 1ms}}\n", h)
+				start := time.Now()
+				if got := b.get(t, "/"); got.code != 200 {
+					t.Fatalf("got %d", got.code)
+				}
+				if d := time.Since(start); d != tt.want {
+					t.Errorf("retried after %v, want the upstream's Retry-After of %v", d, tt.want)
+				}
+			})
 		})
-		b := newBubble(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', retry: {backoff: constant, initial_backoff: 1ms}}\n", h)
-		start := time.Now()
-		if got := b.get(t, "/"); got.code != 200 {
-			t.Fatalf("got %d", got.code)
-		}
-		if d := time.Since(start); d != time.Second {
-			t.Errorf("retried after %v, want the upstream's Retry-After of 1s", d)
-		}
-	})
+	}
 }
 
 func TestGracefulShutdown(t *testing.T) {
