@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 )
 
 func mustNewKeyed(t testing.TB, cfg KeyedConfig) *Keyed {
@@ -213,7 +214,7 @@ func TestKeyedSetLimitCarriesEachKeysState(t *testing.T) {
 
 func TestWaitKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &recorder{}
+		rec := &eventlog.Recorder{}
 		k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 10, Observer: rec}})
 		ctx := context.Background()
 		start := time.Now()
@@ -252,7 +253,7 @@ func TestWaitKey(t *testing.T) {
 			t.Fatalf("WaitKey with a done context = %v", err)
 		}
 		var waits, rejections int
-		for _, e := range rec.all() {
+		for _, e := range rec.Events() {
 			switch e.Kind {
 			case bulwark.KindWait:
 				waits++

@@ -12,25 +12,8 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 )
-
-// recorder is an Observer that keeps the events it hears.
-type recorder struct {
-	mu     sync.Mutex
-	events []bulwark.Event
-}
-
-func (r *recorder) Observe(e bulwark.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
-func (r *recorder) all() []bulwark.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.events)
-}
 
 func mustNew(t *testing.T, cfg Config) *Limiter {
 	t.Helper()
@@ -238,7 +221,7 @@ func TestNegativeCountPanics(t *testing.T) {
 
 func TestAllowAndSnapshot(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &recorder{}
+		rec := &eventlog.Recorder{}
 		l := mustNew(t, Config{Name: "api", Rate: 2, Burst: 2, Observer: rec})
 		got := []bool{l.Allow(), l.Allow(), l.Allow()}
 		if want := []bool{true, true, false}; !slices.Equal(got, want) {
@@ -252,7 +235,7 @@ func TestAllowAndSnapshot(t *testing.T) {
 		if s := l.Snapshot(); s.Tokens != 1.5 {
 			t.Errorf("Tokens after 750ms = %v, want 1.5", s.Tokens)
 		}
-		ev := rec.all()
+		ev := rec.Events()
 		if len(ev) != 1 || ev[0].Kind != bulwark.KindRejected || ev[0].Policy != "ratelimit" || ev[0].Name != "api" ||
 			ev[0].Delay != 500*ms || !errors.Is(ev[0].Err, ErrLimited) {
 			t.Errorf("events %+v, want one KindRejected with Delay 500ms", ev)
@@ -292,7 +275,7 @@ func TestConcurrentCallersShareTheBurstExactly(t *testing.T) {
 
 func TestExecute(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &recorder{}
+		rec := &eventlog.Recorder{}
 		l := mustNew(t, Config{Name: "api", Rate: 10, Observer: rec})
 		ctx := context.Background()
 		v, err := bulwark.Get(ctx, l, func(context.Context) (int, error) { return 1, nil })
@@ -339,10 +322,7 @@ func TestExecute(t *testing.T) {
 		if got := time.Since(start); got != 100*ms {
 			t.Errorf("waited %v, want 100ms", got)
 		}
-		kinds := []bulwark.Kind{}
-		for _, e := range rec.all() {
-			kinds = append(kinds, e.Kind)
-		}
+		kinds := rec.Kinds()
 		if want := []bulwark.Kind{bulwark.KindRejected, bulwark.KindWait, bulwark.KindRejected, bulwark.KindWait}; !slices.Equal(kinds, want) {
 			t.Errorf("events %v, want %v", kinds, want)
 		}
@@ -367,7 +347,7 @@ func TestNoAllocations(t *testing.T) {
 	l := mustNew(t, Config{Rate: MaxRate, Burst: 1 << 20})
 	refusing := mustNew(t, Config{Rate: 1e-3})
 	refusing.Allow()
-	observed := mustNew(t, Config{Rate: MaxRate, Burst: 1 << 20, Observer: &recorder{}})
+	observed := mustNew(t, Config{Rate: MaxRate, Burst: 1 << 20, Observer: &eventlog.Recorder{}})
 	ctx := context.Background()
 	op := bulwark.OperationFunc(func(context.Context) (any, error) { return nil, nil })
 	now := time.Now()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 )
 
 func TestReserveAndCancel(t *testing.T) {
@@ -84,7 +85,7 @@ func TestCancelOfADueReservationGivesNothingBack(t *testing.T) {
 
 func TestWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		rec := &recorder{}
+		rec := &eventlog.Recorder{}
 		l := mustNew(t, Config{Name: "w", Rate: 10, Observer: rec})
 		ctx := context.Background()
 		start := time.Now()
@@ -96,7 +97,7 @@ func TestWait(t *testing.T) {
 		if got := time.Since(start); got != 200*ms {
 			t.Errorf("three waits took %v, want 200ms", got)
 		}
-		ev := rec.all()
+		ev := rec.Events()
 		if len(ev) != 2 || ev[0].Kind != bulwark.KindWait || ev[0].Delay != 100*ms || ev[1].Delay != 100*ms {
 			t.Errorf("events %+v, want two KindWait of 100ms", ev)
 		}

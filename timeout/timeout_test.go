@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/eventlog"
 	"github.com/bulwark-go/bulwark/internal/leakcheck"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -30,23 +31,6 @@ func TestMain(m *testing.M) {
 const ms = time.Millisecond
 
 var errBoom = errors.New("boom")
-
-type recorder struct {
-	mu     sync.Mutex
-	events []bulwark.Event
-}
-
-func (r *recorder) Observe(e bulwark.Event) {
-	r.mu.Lock()
-	r.events = append(r.events, e)
-	r.mu.Unlock()
-}
-
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.events)
-}
 
 func mustNew(t *testing.T, c timeout.Config) *timeout.Timeout {
 	t.Helper()
@@ -133,7 +117,7 @@ func TestExecute(t *testing.T) {
 		for _, detached := range tt.detached {
 			t.Run(fmt.Sprintf("%s/detached=%v", tt.name, detached), func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
-					var rec recorder
+					var rec eventlog.Recorder
 					to := mustNew(t, timeout.Config{Name: "t", Duration: time.Second, Detached: detached, Observer: &rec})
 					ctx := t.Context()
 					if tt.caller > 0 {
@@ -169,11 +153,11 @@ func TestExecute(t *testing.T) {
 					if s := to.Snapshot(); s.Calls != 1 || s.Timeouts != timeouts {
 						t.Errorf("Snapshot = %+v, want 1 call, %d timeouts", s, timeouts)
 					}
-					if rec.count() != int(timeouts) {
-						t.Errorf("%d events, want %d", rec.count(), timeouts)
+					if rec.Len() != int(timeouts) {
+						t.Errorf("%d events, want %d", rec.Len(), timeouts)
 					}
 					if tt.wantTimout {
-						e := rec.events[0]
+						e := rec.Events()[0]
 						if e.Kind != bulwark.KindTimeout || e.Policy != "timeout" || e.Name != "t" || e.Delay != time.Second || e.Err != err {
 							t.Errorf("event = %+v", e)
 						}
