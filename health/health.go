@@ -73,12 +73,12 @@ func (h *Health) Watch(policies ...any) error { return h.watch(false, policies) 
 func (h *Health) WatchCritical(policies ...any) error { return h.watch(true, policies) }
 
 func (h *Health) watch(critical bool, policies []any) error {
-	add := make([]entry, 0, len(policies))
-	for i, p := range policies {
-		src, err := catalog.Of(p)
-		if err != nil {
-			return fmt.Errorf("health: policy %d: %w", i, err)
-		}
+	srcs, err := catalog.OfAll(policies)
+	if err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	add := make([]entry, 0, len(srcs))
+	for _, src := range srcs {
 		add = append(add, entry{src: src, critical: critical})
 	}
 	h.mu.Lock()
