@@ -77,20 +77,18 @@ func (h *Health) watch(critical bool, policies []any) error {
 	if err != nil {
 		return fmt.Errorf("health: %w", err)
 	}
-	add := make([]entry, 0, len(srcs))
-	for _, src := range srcs {
-		add = append(add, entry{src: src, critical: critical})
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for i, a := range add {
-		for _, e := range append(h.entries, add[:i]...) {
-			if e.src.Kind == a.src.Kind && e.src.Name == a.src.Name {
-				return fmt.Errorf("%w: %s %q", ErrWatched, a.src.Kind.Policy, a.src.Name)
-			}
-		}
+	have := make([]catalog.Source, len(h.entries))
+	for i, e := range h.entries {
+		have[i] = e.src
 	}
-	h.entries = append(h.entries, add...)
+	if d, ok := catalog.Duplicate(have, srcs); ok {
+		return fmt.Errorf("%w: %s %q", ErrWatched, d.Kind.Policy, d.Name)
+	}
+	for _, src := range srcs {
+		h.entries = append(h.entries, entry{src: src, critical: critical})
+	}
 	return nil
 }
 

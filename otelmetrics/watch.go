@@ -126,12 +126,16 @@ func newWatchSet(meter metric.Meter) (*watchSet, error) {
 func (w *watchSet) add(srcs []watched) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	have := make([]catalog.Source, len(w.list))
+	for i, e := range w.list {
+		have[i] = e.src
+	}
+	add := make([]catalog.Source, len(srcs))
 	for i, a := range srcs {
-		for _, e := range append(w.list, srcs[:i]...) {
-			if e.src.Kind == a.src.Kind && e.src.Name == a.src.Name {
-				return fmt.Errorf("%w: %s %q", ErrWatched, a.src.Kind.Policy, a.src.Name)
-			}
-		}
+		add[i] = a.src
+	}
+	if d, ok := catalog.Duplicate(have, add); ok {
+		return fmt.Errorf("%w: %s %q", ErrWatched, d.Kind.Policy, d.Name)
 	}
 	w.list = append(w.list, srcs...)
 	return nil

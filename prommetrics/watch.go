@@ -86,24 +86,15 @@ func describeSnapshots(ch chan<- *prometheus.Desc) {
 type watchSet struct {
 	mu   sync.Mutex
 	srcs []catalog.Source
-	keys map[seriesKey]bool
 }
 
-func newWatchSet() *watchSet { return &watchSet{keys: map[seriesKey]bool{}} }
+func newWatchSet() *watchSet { return &watchSet{} }
 
 func (w *watchSet) add(srcs []catalog.Source) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	seen := map[seriesKey]bool{}
-	for _, s := range srcs {
-		k := seriesKey{s.Kind.Policy, s.Name}
-		if w.keys[k] || seen[k] {
-			return fmt.Errorf("%w: %s %q", ErrWatched, s.Kind.Policy, s.Name)
-		}
-		seen[k] = true
-	}
-	for k := range seen {
-		w.keys[k] = true
+	if d, ok := catalog.Duplicate(w.srcs, srcs); ok {
+		return fmt.Errorf("%w: %s %q", ErrWatched, d.Kind.Policy, d.Name)
 	}
 	w.srcs = append(w.srcs, srcs...)
 	return nil

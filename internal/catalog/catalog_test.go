@@ -152,3 +152,24 @@ func TestOfReadsEveryKind(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+func TestDuplicate(t *testing.T) {
+	a := Source{Kind: breakerKind, Name: "db"}
+	b := Source{Kind: breakerKind, Name: "api"}
+	c := Source{Kind: retryKind, Name: "db"} // same name, another kind
+	for _, tt := range []struct {
+		name      string
+		have, add []Source
+		want      string // the duplicate's name, "" for none
+	}{
+		{"none", []Source{a}, []Source{b, c}, ""},
+		{"against have", []Source{a, b}, []Source{c, b}, "api"},
+		{"within add", nil, []Source{a, b, a}, "db"},
+		{"empty", nil, nil, ""},
+	} {
+		d, ok := Duplicate(tt.have, tt.add)
+		if got := map[bool]string{true: d.Name}[ok]; got != tt.want || (ok && d.Kind == nil) {
+			t.Errorf("%s: Duplicate = %q, %v; want %q", tt.name, d.Name, ok, tt.want)
+		}
+	}
+}

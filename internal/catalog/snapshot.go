@@ -101,6 +101,22 @@ func OfAll(policies []any) ([]Source, error) {
 	return srcs, nil
 }
 
+// Duplicate returns the first source of add whose kind and name are those of
+// a source in have or of an earlier one in add: watching both would report
+// the same series twice. The exporters and the health handler refuse it.
+func Duplicate(have, add []Source) (Source, bool) {
+	for i, a := range add {
+		for _, lists := range [2][]Source{have, add[:i]} {
+			for _, e := range lists {
+				if e.Kind == a.Kind && e.Name == a.Name {
+					return a, true
+				}
+			}
+		}
+	}
+	return Source{}, false
+}
+
 func b2f(b bool) float64 {
 	if b {
 		return 1
