@@ -50,7 +50,10 @@ type ClientConfig struct {
 	RetryCodes []codes.Code
 	// AttemptTimeout bounds each attempt of a unary call (the caller's own
 	// deadline still bounds the whole call, waits included, and goes to the
-	// server with each attempt). Streams ignore it. Default: 0, none.
+	// server with each attempt). An attempt counts as timed out (retried,
+	// and a *timeout.ExceededError) only when its own deadline passed; a
+	// DeadlineExceeded the server answers before then is the server's.
+	// Streams ignore it. Default: 0, none.
 	AttemptTimeout time.Duration
 
 	// Breaker is the template of the breakers, one per key (see BreakerKey),
@@ -290,7 +293,7 @@ func (c *Client) unaryAttempt(ctx context.Context, br *breaker.Breaker, method s
 	}
 	err := invoker(actx, method, req, reply, cc, opts...)
 	if cancel != nil {
-		if err != nil && ctx.Err() == nil && c.attemptTimedOut(ctx, actx, err) {
+		if err != nil && ctx.Err() == nil && c.attemptTimedOut(actx, err) {
 			err = &attemptTimeoutError{err: err, d: c.attemptTimeout}
 		}
 		cancel()
@@ -314,10 +317,14 @@ func (c *Client) pushback(err error) error {
 }
 
 // attemptTimedOut reports whether err ended an attempt because of
-// AttemptTimeout: the attempt's context ran out, or the server, which gets
-// the deadline a little shortened, gave up first with DeadlineExceeded while
-// the attempt's deadline was the tighter one.
-func (c *Client) attemptTimedOut(ctx, actx context.Context, err error) bool {
+// AttemptTimeout: only when the attempt's own deadline passed. The server
+// gets that deadline with the call and may see it pass a moment before the
+// client does (the time the request took to arrive): a DeadlineExceeded
+// that comes back when at most deadlineSlack of the attempt remains is
+// followed by a wait for the deadline, and counts if it passes. A
+// DeadlineExceeded the server sends earlier is its own answer (its database
+// timed out, its own Timeout ran out): not retried, not a timeout here.
+func (c *Client) attemptTimedOut(actx context.Context, err error) bool {
 	if context.Cause(actx) == errAttemptTimeout {
 		return true
 	}
@@ -325,8 +332,18 @@ func (c *Client) attemptTimedOut(ctx, actx context.Context, err error) bool {
 		return false
 	}
 	adl, _ := actx.Deadline()
-	cdl, ok := ctx.Deadline()
-	return !ok || adl.Before(cdl)
+	if time.Until(adl) > deadlineSlack(c.attemptTimeout) {
+		return false
+	}
+	<-actx.Done() // at most deadlineSlack away, or the caller's deadline sooner
+	return context.Cause(actx) == errAttemptTimeout
+}
+
+// deadlineSlack is how much of an attempt may remain when the server
+// reports the deadline passed for the attempt to count as timed out: a
+// tenth of AttemptTimeout, at most 100 ms.
+func deadlineSlack(d time.Duration) time.Duration {
+	return min(d/10, 100*time.Millisecond)
 }
 
 // attemptTimeoutError is an attempt that ran out of AttemptTimeout: a

@@ -16,7 +16,9 @@
 //
 // Unavailable and ResourceExhausted are retried by default
 // (ClientConfig.RetryCodes), and so is an attempt that ran out of
-// AttemptTimeout; a delay the server sends as a google.rpc.RetryInfo detail
+// AttemptTimeout (its own deadline passed: a DeadlineExceeded the server
+// sends before then is its answer, and is neither retried nor a
+// *timeout.ExceededError); a delay the server sends as a google.rpc.RetryInfo detail
 // replaces the backoff's. The caller's deadline goes to the server with each
 // attempt (gRPC propagates it), bounded further by AttemptTimeout.
 //
