@@ -188,11 +188,20 @@ func defaultIsFailure(err error) bool {
 	return false
 }
 
-// DialOptions returns the unary and stream interceptors as dial options.
+// DialOptions returns the unary and stream interceptors as dial options,
+// with grpc.WithDisableRetry(): the connection then makes no retries of
+// its own, even when a service config (from the resolver, or
+// grpc.WithDefaultServiceConfig) has a retryPolicy, so that every request
+// the server sees is an attempt the retry policy, its budget and the
+// breaker counted. Without it grpc-go's retries would run under each of
+// this Client's attempts, unseen: with both set to 3 attempts, a failing
+// server sees 9. (grpc-go's transparent retries remain: they resend only
+// a request that never reached the server's application.)
 func (c *Client) DialOptions() []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithChainUnaryInterceptor(c.UnaryInterceptor()),
 		grpc.WithChainStreamInterceptor(c.StreamInterceptor()),
+		grpc.WithDisableRetry(),
 	}
 }
 
@@ -243,7 +252,9 @@ func (c *Client) record(ctx context.Context, p breaker.Permit, err error) {
 }
 
 // UnaryInterceptor returns the interceptor for unary calls: retries, the
-// breaker and the attempt timeout, in that order from the outside.
+// breaker and the attempt timeout, in that order from the outside. Used
+// without [Client.DialOptions], give the connection grpc.WithDisableRetry()
+// too, or grpc-go's own retry policy multiplies the attempts.
 func (c *Client) UnaryInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		var br *breaker.Breaker

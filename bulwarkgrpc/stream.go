@@ -14,7 +14,9 @@ import (
 	"github.com/bulwark-go/bulwark/retry"
 )
 
-// StreamInterceptor returns the interceptor for streaming calls.
+// StreamInterceptor returns the interceptor for streaming calls. Used
+// without [Client.DialOptions], give the connection grpc.WithDisableRetry()
+// too (see DialOptions).
 //
 // A stream is retried only until it is committed: until its first response
 // message arrives (or it ends cleanly without one). Up to then, the request
