@@ -18,9 +18,15 @@
 // (ClientConfig.RetryCodes), and so is an attempt that ran out of
 // AttemptTimeout (its own deadline passed: a DeadlineExceeded the server
 // sends before then is its answer, and is neither retried nor a
-// *timeout.ExceededError); a delay the server sends as a google.rpc.RetryInfo detail
-// replaces the backoff's. The caller's deadline goes to the server with each
-// attempt (gRPC propagates it), bounded further by AttemptTimeout.
+// *timeout.ExceededError); a delay the server sends as a
+// google.rpc.RetryInfo detail replaces the backoff's. The caller's deadline
+// goes to the server with each attempt (gRPC propagates it), bounded
+// further by AttemptTimeout.
+//
+// DialOptions turns grpc-go's own retries off (grpc.WithDisableRetry), so
+// that a retryPolicy in the service config does not multiply the attempts:
+// each request the server sees is one attempt for the breaker and the
+// retry budget. Retry with one of the two, not both.
 //
 // Streams are retried only until they commit: until the first response
 // message arrives. Up to then the request messages are kept and sent again
