@@ -33,6 +33,18 @@
 // RoundTrip returns, and the attempt's context is released when the caller
 // closes it.
 //
+// # One request, at most MaxAttempts sends
+//
+// net/http's Transport resends a request by itself, unseen by its caller,
+// when a reused keep-alive connection fails and the request is replayable
+// (no body or a GetBody, and an idempotent method or an Idempotency-Key).
+// Against an upstream that resets its connections, one attempt would reach
+// it once per idle connection. The transport sends every attempt as a copy
+// net/http will not replay (a body without GetBody; an empty, unsent one
+// for a request that has none), so one request reaches the upstream at most
+// MaxAttempts times whatever the upstream does, and every send is one
+// attempt for the breaker, the rate limit and the retry budget.
+//
 // # Server
 //
 //	protect, err := bulwarkhttp.Protect(bulwarkhttp.ServerConfig{
@@ -72,9 +84,9 @@
 //
 // # Cost
 //
-// A request that succeeds at once allocates nothing beyond what the base
-// transport does (the retry policy's per-call state is pooled), unless an
-// attempt timeout or hedging needs a copy of the request. The transport's
+// A request that succeeds at once allocates one copy of the request beyond
+// what the base transport does (the retry policy's per-call state is
+// pooled); net/http's Transport then wraps the sealed body, two more. The transport's
 // own work on that path is about 0.2 µs with retries and a breaker, against
 // a loopback round trip of about 60 µs.
 package bulwarkhttp

@@ -108,15 +108,17 @@ func DefaultRetryStatus(code int) bool {
 // a rate limit per upstream, as its [TransportConfig] says.
 //
 // It honours the RoundTripper contract: it is safe for concurrent use, it
-// never modifies the caller's request (attempts after the first get a
-// shallow copy with a body from GetBody), and it always closes the request
-// body. When the retries run out on a status worth retrying, the caller gets
+// never modifies the caller's request (each attempt is a shallow copy;
+// attempts after the first take their body from GetBody), and it always
+// closes the request body. Each attempt reaches Base exactly once: the copy
+// is made so that net/http's Transport cannot resend it on its own after a
+// failure on a reused connection (see the package doc, "One request, at
+// most MaxAttempts sends"). When the retries run out on a status worth retrying, the caller gets
 // the last response with its status and body intact, not an error; the
 // bodies of the responses it discarded on the way are drained (up to 64 KiB)
 // and closed, so their connections are reused.
 //
-// A request that succeeds at once costs no allocation beyond what Base does,
-// unless AttemptTimeout or hedging needs a copy of the request.
+// Each attempt costs one copy of the request beyond what Base does.
 type Transport struct {
 	base           http.RoundTripper
 	key            func(*http.Request) string
@@ -217,7 +219,7 @@ func defaultIsFailure(resp *http.Response, err error) bool {
 
 // CanRetry reports whether r may be sent more than once: its method is
 // idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) or it carries an
-// Idempotency-Key header, and its body, if any, can be sent again
+// Idempotency-Key (or X-Idempotency-Key) header, and its body, if any, can be sent again
 // (r.GetBody is set, as http.NewRequest does for in-memory bodies).
 func CanRetry(r *http.Request) bool {
 	if hasBody(r) && r.GetBody == nil {
@@ -228,7 +230,7 @@ func CanRetry(r *http.Request) bool {
 		http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return r.Header.Get(IdempotencyKey) != ""
+	return r.Header.Get(IdempotencyKey) != "" || r.Header.Get("X-Idempotency-Key") != ""
 }
 
 func hasBody(r *http.Request) bool { return r.Body != nil && r.Body != http.NoBody }
@@ -388,11 +390,10 @@ func (t *Transport) statusError(resp *http.Response) *StatusError {
 }
 
 // send sends one copy of req under ctx, with a body from GetBody when fresh,
-// bounded by AttemptTimeout until the response headers arrive.
+// bounded by AttemptTimeout until the response headers arrive. The copy is
+// one net/http will not replay (see [sealed]), so that each send is one
+// attempt for the retry policy, the breaker and the budget.
 func (t *Transport) send(ctx context.Context, req *http.Request, fresh bool) (*http.Response, error) {
-	if !fresh && t.attemptTimeout <= 0 && ctx == req.Context() {
-		return t.base.RoundTrip(req) // the lean path: nothing to change
-	}
 	actx := ctx
 	var cancel context.CancelCauseFunc
 	var timer *time.Timer
@@ -412,6 +413,7 @@ func (t *Transport) send(ctx context.Context, req *http.Request, fresh bool) (*h
 		}
 		r.Body = body
 	}
+	seal(r)
 	resp, err := t.base.RoundTrip(r)
 	if cancel == nil {
 		return resp, err
