@@ -87,8 +87,9 @@ type keyShard struct {
 	index    map[string]int32
 	entries  []keyEntry
 	capacity int
-	hand     int // CLOCK hand for eviction
-	sweep    int // cursor for removing idle keys
+	hand     int    // CLOCK hand for eviction
+	sweep    int    // cursor for removing idle keys
+	gens     uint64 // entries added so far: the next entry's gen
 
 	allowed, rejected, evicted, expired uint64
 	_                                   [64]byte
@@ -99,6 +100,7 @@ type keyEntry struct {
 	tat  uint64  // theoretical arrival time
 	seen uint64  // last call
 	lim  *limits // the setting tat is expressed in
+	gen  uint64  // tells this entry from a later one for the same key
 	ref  bool    // used since the CLOCK hand last passed
 }
 
@@ -269,7 +271,8 @@ func (s *keyShard) lookup(k *Keyed, key string, now uint64, p *limits) *keyEntry
 		s.sweepOne(now, ttl)
 	}
 	key = strings.Clone(key)
-	e := keyEntry{key: key, tat: now, seen: now, lim: p}
+	s.gens++
+	e := keyEntry{key: key, tat: now, seen: now, lim: p, gen: s.gens}
 	var i int
 	if len(s.entries) < s.capacity {
 		i = len(s.entries)
@@ -415,6 +418,7 @@ func (k *Keyed) wait(ctx context.Context, key string, maxWait time.Duration) err
 		s.mu.Unlock()
 		return nil
 	}
+	gen := e.gen
 	s.mu.Unlock()
 
 	d := durationOf(wait)
@@ -430,14 +434,17 @@ func (k *Keyed) wait(ctx context.Context, key string, maxWait time.Duration) err
 		return nil
 	case <-ctx.Done():
 		t.Stop()
-		k.giveBack(s, key, p, p.interval)
+		k.giveBack(s, key, gen, p, next, p.interval)
 		return ctx.Err()
 	}
 }
 
-// giveBack returns cost ticks to key's bucket, if the key is still known
-// under the setting p.
-func (k *Keyed) giveBack(s *keyShard, key string, p *limits, cost int64) {
+// giveBack cancels a wait for key that moved its state to end by cost
+// ticks, if the key is still the entry gen under the setting p (a key
+// forgotten and added again starts afresh and owes nothing): it gives back
+// what later waits for the key do not depend on, as Reservation.CancelAt
+// does.
+func (k *Keyed) giveBack(s *keyShard, key string, gen uint64, p *limits, end uint64, cost int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := k.now() // under the lock; see clock
@@ -446,12 +453,11 @@ func (k *Keyed) giveBack(s *keyShard, key string, p *limits, cost int64) {
 		return
 	}
 	e := &s.entries[i]
-	if e.lim != p || ahead(e.tat, now) <= 0 {
+	if e.gen != gen || e.lim != p {
 		return
 	}
-	e.tat -= uint64(cost)
-	if ahead(e.tat, now) < 0 {
-		e.tat = now
+	if next, ok := giveBack(e.tat, now, end, cost); ok {
+		e.tat = next
 	}
 }
 

@@ -463,3 +463,30 @@ func TestKeyedCallerPausedBeforeTheLockIsNotRefused(t *testing.T) {
 		})
 	}
 }
+
+// A WaitKey cancelled while another waits behind it on the same key gives
+// back nothing that the later wait depends on.
+func TestKeyedCancelledWaitKeepsLaterWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, err := NewKeyed(KeyedConfig{Config: Config{Rate: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.AllowKey("a")
+		ctx, cancel := context.WithCancel(context.Background())
+		first := make(chan error, 1)
+		go func() { first <- k.WaitKey(ctx, "a") }() // due at +1s
+		synctest.Wait()
+		go k.WaitKey(context.Background(), "a") // due at +2s
+		synctest.Wait()
+		cancel()
+		if err := <-first; err != context.Canceled {
+			t.Fatalf("first WaitKey = %v, want context.Canceled", err)
+		}
+		d := k.CheckKey("a")
+		if d.Allowed || d.RetryAfter != 3*time.Second {
+			t.Errorf("after the cancelled wait, CheckKey = %+v, want refused with RetryAfter 3s (2s is the second wait's)", d)
+		}
+		time.Sleep(2 * time.Second) // let the second wait finish
+	})
+}

@@ -19,6 +19,7 @@ type Reservation struct {
 	cancelled bool
 	cost      int64  // ticks the events added to the theoretical arrival time
 	act       uint64 // when the events may happen, in the limiter's ticks
+	end       uint64 // the theoretical arrival time the reservation left
 }
 
 // OK reports whether the limiter granted the reservation. It is false only
@@ -44,11 +45,15 @@ func (r Reservation) DelayFrom(now time.Time) time.Duration {
 // will not act on the reservation after all. See CancelAt.
 func (r *Reservation) Cancel() { r.CancelAt(time.Now()) }
 
-// CancelAt is Cancel at the time now. Nothing is given back when the
-// reservation's time has already come (the events count as having
+// CancelAt is Cancel at the time now. It gives back only the events that
+// reservations made after this one do not depend on, the rule of
+// golang.org/x/time/rate: those keep their times, and no two reservations
+// are ever given one slot. So a reservation with none after it gives back
+// all its events, and one followed by reservations that took as many
+// events as it holds gives back none. Nothing is given back either when
+// the reservation's time has already come (the events count as having
 // happened), when the limiter's setting has changed since, or when the
-// reservation was already cancelled. Reservations made after this one keep
-// their times.
+// reservation was already cancelled.
 func (r *Reservation) CancelAt(now time.Time) {
 	if !r.ok || r.cancelled || r.l == nil || r.cost == 0 {
 		return
@@ -61,17 +66,33 @@ func (r *Reservation) CancelAt(now time.Time) {
 	}
 	for {
 		tat := l.tat.Load()
-		if ahead(tat, t) <= 0 { // full already
-			return
-		}
-		next := tat - uint64(r.cost)
-		if ahead(next, t) < 0 {
-			next = t
-		}
-		if l.tat.CompareAndSwap(tat, next) {
+		next, ok := giveBack(tat, t, r.end, r.cost)
+		if !ok || l.tat.CompareAndSwap(tat, next) {
 			return
 		}
 	}
+}
+
+// giveBack returns the theoretical arrival time at now after a reservation
+// that moved it to end by cost ticks is cancelled, when the state is tat,
+// and false when nothing is to be given back. Reservations made since
+// moved tat past end: they depend on that much of the cost, which stays
+// taken. An earlier cancellation may have moved tat before end: then the
+// whole cost comes back, never more. The result is never before now (a
+// bucket is never fuller than full).
+func giveBack(tat, now, end uint64, cost int64) (uint64, bool) {
+	if ahead(tat, now) <= 0 { // full already
+		return 0, false
+	}
+	give := min(cost, cost-ahead(tat, end))
+	if give <= 0 {
+		return 0, false
+	}
+	next := tat - uint64(give)
+	if ahead(next, now) < 0 {
+		next = now
+	}
+	return next, true
 }
 
 // Reserve reserves one event now; see ReserveN.
@@ -137,7 +158,7 @@ func (l *Limiter) reserve(now uint64, live bool, n int, limit int64) (Reservatio
 			return Reservation{}, wait
 		}
 		if l.tat.CompareAndSwap(tat, next) {
-			return Reservation{l: l, lim: p, ok: true, cost: int64(n) * p.interval, act: now + uint64(wait)}, wait
+			return Reservation{l: l, lim: p, ok: true, cost: int64(n) * p.interval, act: now + uint64(wait), end: next}, wait
 		}
 	}
 }

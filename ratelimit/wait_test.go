@@ -280,3 +280,85 @@ func TestSetLimitConcurrently(t *testing.T) {
 		t.Errorf("Snapshot %+v, want rate 299, burst 20, 4000 decisions", s)
 	}
 }
+
+// Cancelling a reservation that later reservations depend on gives back
+// only what they do not depend on, as golang.org/x/time/rate does: with
+// Rate 1 and Burst 1, three reservations due at +1s, +2s and +3s, cancelling
+// the first and reserving again must not put two events at +3s.
+func TestCancelKeepsLaterReservations(t *testing.T) {
+	l := mustNew(t, Config{Rate: 1})
+	t0 := l.base
+	if !l.AllowAt(t0) {
+		t.Fatal("first event refused")
+	}
+	var rs [3]Reservation
+	for i := range rs {
+		rs[i] = l.ReserveN(t0, 1)
+		if want := time.Duration(i+1) * time.Second; rs[i].DelayFrom(t0) != want {
+			t.Fatalf("reservation %d due in %v, want %v", i+1, rs[i].DelayFrom(t0), want)
+		}
+	}
+	rs[0].CancelAt(t0)
+	r := l.ReserveN(t0, 1)
+	if got := r.DelayFrom(t0); got != 4*time.Second {
+		t.Errorf("after cancelling the first of three, a new reservation is due in %v, want 4s (3s is taken)", got)
+	}
+	// Cancelling the last one gives back its whole slot, and then the one
+	// before it, now last, gives back its own.
+	r.CancelAt(t0)
+	rs[2].CancelAt(t0)
+	if got := l.ReserveN(t0, 1).DelayFrom(t0); got != 3*time.Second {
+		t.Errorf("after cancelling the last two, a new reservation is due in %v, want 3s", got)
+	}
+}
+
+// A reservation of several events with later ones after it gives back the
+// part they do not depend on.
+func TestCancelGivesBackThePartNoOneDependsOn(t *testing.T) {
+	l := mustNew(t, Config{Rate: 10, Burst: 3})
+	t0 := l.base
+	l.AllowN(t0, 3)
+	big := l.ReserveN(t0, 3)   // due at +300ms
+	small := l.ReserveN(t0, 1) // due at +400ms
+	if big.DelayFrom(t0) != 300*ms || small.DelayFrom(t0) != 400*ms {
+		t.Fatalf("delays %v and %v, want 300ms and 400ms", big.DelayFrom(t0), small.DelayFrom(t0))
+	}
+	// small depends on one of big's three events: two come back, and the
+	// next reservation is due where big was, +300ms (x/time/rate says the
+	// same), not earlier.
+	big.CancelAt(t0)
+	if got := l.ReserveN(t0, 1).DelayFrom(t0); got != 300*ms {
+		t.Errorf("next reservation due in %v, want 300ms", got)
+	}
+}
+
+// A Wait cancelled while another waits behind it gives back nothing that
+// the later wait depends on.
+func TestCancelledWaitKeepsLaterWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := mustNew(t, Config{Rate: 1})
+		l.Allow()
+		ctx, cancel := context.WithCancel(context.Background())
+		first := make(chan error, 1)
+		go func() { first <- l.Wait(ctx) }() // due at +1s
+		synctest.Wait()
+		second := make(chan time.Duration, 1)
+		start := time.Now()
+		go func() { // due at +2s
+			l.Wait(context.Background())
+			second <- time.Since(start)
+		}()
+		synctest.Wait()
+		cancel()
+		if err := <-first; err != context.Canceled {
+			t.Fatalf("first Wait = %v, want context.Canceled", err)
+		}
+		r := l.Reserve()
+		if got := r.Delay(); got != 3*time.Second {
+			t.Errorf("a reservation after the cancelled wait is due in %v, want 3s (2s is the second wait's)", got)
+		}
+		if got := <-second; got != 2*time.Second {
+			t.Errorf("second Wait took %v, want 2s", got)
+		}
+	})
+}
