@@ -51,7 +51,10 @@
 // cannot take the call now; another replica may), a rate limit is
 // ResourceExhausted (the caller's quota; it must wait), a timeout is
 // DeadlineExceeded and a recovered panic Internal (its value is not sent).
-// A rejection that says when to come back carries it as RetryInfo.
+// A rejection that says when to come back carries it twice: as a RetryInfo
+// detail, which this package's client reads, and in the
+// grpc-retry-pushback-ms trailer, which grpc-go's own retry policy reads
+// (a server's full Bulkhead asks for ServerConfig.BulkheadRetryAfter).
 // The server interceptors apply Error to whatever a handler returns, so a
 // handler may simply return the error of a policy it called.
 package bulwarkgrpc

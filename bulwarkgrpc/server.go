@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +26,17 @@ import (
 // no key.
 const DefaultPriorityKey = "x-priority"
 
+// DefaultBulkheadRetryAfter is the delay a refusal of the server's
+// Bulkhead asks for when ServerConfig.BulkheadRetryAfter is zero.
+const DefaultBulkheadRetryAfter = 100 * time.Millisecond
+
+// PushbackTrailer is the trailer in which a server's refusal says, in
+// milliseconds, when to come back: grpc-go's own retry policy (and other
+// gRPC libraries following gRFC A6) read it, where the client interceptors
+// of this package read the google.rpc.RetryInfo detail. A bulwark server
+// sends both.
+const PushbackTrailer = "grpc-retry-pushback-ms"
+
 // ServerConfig configures a [Server]. Every policy is optional; panics are
 // always recovered.
 type ServerConfig struct {
@@ -35,7 +47,8 @@ type ServerConfig struct {
 
 	// RateLimit limits all calls together; RateLimitByKey each client
 	// separately, clients told apart by ClientKey. A refused call gets
-	// ResourceExhausted with a RetryInfo delay. Default: nil, no limit.
+	// ResourceExhausted with its delay (RetryInfo and PushbackTrailer).
+	// Default: nil, no limit.
 	RateLimit      *ratelimit.Limiter
 	RateLimitByKey *ratelimit.Keyed
 	// ClientKey names the client of a call for RateLimitByKey. Default:
@@ -44,10 +57,15 @@ type ServerConfig struct {
 
 	// Bulkhead limits the calls served at once to a fixed number, Adaptive
 	// to a number that follows latency, shedding low priorities first (at
-	// most one of the two). A refused call gets Unavailable with a RetryInfo
-	// delay. A stream holds its place until it ends. Default: nil.
+	// most one of the two). A refused call gets Unavailable with a delay
+	// (RetryInfo and PushbackTrailer). A stream holds its place until it ends. Default: nil.
 	Bulkhead *bulkhead.Bulkhead
 	Adaptive *adaptive.Limiter
+	// BulkheadRetryAfter is the delay a call refused by Bulkhead is asked
+	// to wait before it comes back (a full bulkhead knows no better time;
+	// Adaptive and the rate limits compute theirs). It must not be
+	// negative. Default: 0, DefaultBulkheadRetryAfter (100 ms).
+	BulkheadRetryAfter time.Duration
 	// Priority gives a call's priority for Adaptive. Default: nil,
 	// PriorityMetadata(DefaultPriorityKey).
 	Priority func(ctx context.Context, method string) adaptive.Priority
@@ -73,6 +91,7 @@ type Server struct {
 	bulkhead  *bulkhead.Bulkhead
 	adaptive  *adaptive.Limiter
 	priority  func(context.Context, string) adaptive.Priority
+	busyDelay time.Duration
 	timeout   *timeout.Timeout
 }
 
@@ -84,6 +103,10 @@ func NewServer(c ServerConfig) (*Server, error) {
 		return nil, errors.New("bulwarkgrpc: ServerConfig: set at most one of Bulkhead and Adaptive")
 	case c.Timeout < 0:
 		return nil, fmt.Errorf("bulwarkgrpc: ServerConfig.Timeout must not be negative (got %v)", c.Timeout)
+	case c.BulkheadRetryAfter < 0:
+		return nil, fmt.Errorf("bulwarkgrpc: ServerConfig.BulkheadRetryAfter must not be negative (got %v)", c.BulkheadRetryAfter)
+	case c.BulkheadRetryAfter != 0 && c.Bulkhead == nil:
+		return nil, errors.New("bulwarkgrpc: ServerConfig.BulkheadRetryAfter is set but Bulkhead is nil")
 	case c.ClientKey != nil && c.RateLimitByKey == nil:
 		return nil, errors.New("bulwarkgrpc: ServerConfig.ClientKey is set but RateLimitByKey is nil")
 	case c.Priority != nil && c.Adaptive == nil:
@@ -92,6 +115,10 @@ func NewServer(c ServerConfig) (*Server, error) {
 	s := &Server{
 		rep: c.Reporter, limiter: c.RateLimit, keyed: c.RateLimitByKey, clientKey: c.ClientKey,
 		bulkhead: c.Bulkhead, adaptive: c.Adaptive, priority: c.Priority,
+		busyDelay: c.BulkheadRetryAfter,
+	}
+	if s.busyDelay == 0 {
+		s.busyDelay = DefaultBulkheadRetryAfter
 	}
 	if s.rep == nil {
 		s.rep = recovery.Default()
@@ -177,6 +204,9 @@ func (s *Server) admit(ctx context.Context, method string) (func(err error, pani
 	switch {
 	case s.bulkhead != nil:
 		if err := s.bulkhead.Acquire(ctx); err != nil {
+			if errors.Is(err, bulkhead.ErrFull) {
+				err = &busyError{err: err, delay: s.busyDelay}
+			}
 			return nil, Error(err)
 		}
 		return func(error, bool) { s.bulkhead.Release() }, nil
@@ -214,7 +244,7 @@ func (s *Server) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		done, err := s.admit(ctx, info.FullMethod)
 		if err != nil {
-			return nil, err
+			return nil, s.refuse(err, func(md metadata.MD) { grpc.SetTrailer(ctx, md) })
 		}
 		var resp any
 		err = s.rep.Do(func() error {
@@ -231,7 +261,7 @@ func (s *Server) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		if done != nil {
 			done(err, errors.Is(err, recovery.ErrPanic))
 		}
-		return resp, Error(err)
+		return resp, s.refuse(Error(err), func(md metadata.MD) { grpc.SetTrailer(ctx, md) })
 	}
 }
 
@@ -242,7 +272,7 @@ func (s *Server) StreamInterceptor() grpc.StreamServerInterceptor {
 		ctx := ss.Context()
 		done, err := s.admit(ctx, info.FullMethod)
 		if err != nil {
-			return err
+			return s.refuse(err, ss.SetTrailer)
 		}
 		err = s.rep.Do(func() error {
 			if s.timeout != nil {
@@ -256,7 +286,7 @@ func (s *Server) StreamInterceptor() grpc.StreamServerInterceptor {
 		if done != nil {
 			done(err, errors.Is(err, recovery.ErrPanic))
 		}
-		return Error(err)
+		return s.refuse(Error(err), ss.SetTrailer)
 	}
 }
 
@@ -267,3 +297,25 @@ type serverStream struct {
 }
 
 func (s *serverStream) Context() context.Context { return s.ctx }
+
+// refuse returns err, a status error, after setting the PushbackTrailer
+// when its status carries a RetryInfo delay: the two say the same thing to
+// two kinds of client.
+func (s *Server) refuse(err error, setTrailer func(metadata.MD)) error {
+	if d, ok := RetryDelay(err); ok && d > 0 {
+		ms := (d + time.Millisecond - 1) / time.Millisecond // rounded up: never sooner than asked
+		setTrailer(metadata.Pairs(PushbackTrailer, strconv.FormatInt(int64(ms), 10)))
+	}
+	return err
+}
+
+// busyError is a refusal of the server's bulkhead with the delay to ask
+// for, which the bulkhead does not know.
+type busyError struct {
+	err   error
+	delay time.Duration
+}
+
+func (e *busyError) Error() string             { return e.err.Error() }
+func (e *busyError) Unwrap() error             { return e.err }
+func (e *busyError) RetryAfter() time.Duration { return e.delay }
