@@ -20,16 +20,22 @@ var dashboardHTML []byte
 //	GET  /healthz                           liveness (health package)
 //	GET  /readyz                            readiness: 503 while a critical route's breaker is open
 //
-// Answers are JSON, errors included ({"error": "..."}). POST requests that a
-// browser marks as cross-origin are refused (403), so that a web page cannot
-// drive the API; curl and the dashboard itself are not affected.
+// Answers are JSON, errors included ({"error": "..."}).
+//
+// Every request is checked first: its Host must be localhost, a name under
+// .localhost, an IP literal or a name in admin.hosts (403 otherwise, so
+// that a DNS-rebinding page cannot reach the API); a request a browser
+// marks as sent by another site is refused (403); and when admin.token_file
+// or admin.token_env sets a token, every endpoint but the dashboard page
+// and those listed in admin.public requires "Authorization: Bearer <token>"
+// (401), on loopback too.
 func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, req *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'")
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		w.Write(dashboardHTML)
 	})
@@ -66,7 +72,7 @@ func (s *Server) AdminHandler() http.Handler {
 	})
 	// A web page the operator visits must not be able to POST to the admin
 	// API from the browser: cross-origin unsafe requests are refused.
-	return http.NewCrossOriginProtection().Handler(mux)
+	return s.guard(http.NewCrossOriginProtection().Handler(mux))
 }
 
 func (s *Server) breakerAction(w http.ResponseWriter, req *http.Request) {

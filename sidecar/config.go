@@ -53,8 +53,29 @@ type Config struct {
 // AdminConfig configures the admin listener.
 type AdminConfig struct {
 	// Listen is the admin API's listen address. Default
-	// [DefaultAdminListen]. Keep it on loopback: the API can open breakers.
+	// [DefaultAdminListen]. An address that is not on loopback (":9901",
+	// "0.0.0.0:9901", a routable IP or name) requires a token.
 	Listen string `yaml:"listen"`
+	// TokenFile names a file holding the admin API's bearer token (its
+	// surrounding white space removed; at least [MinAdminTokenLength]
+	// bytes). When a token is set, every admin endpoint but the dashboard
+	// page and the Public ones requires "Authorization: Bearer <token>",
+	// on loopback too. The token is read at start and on each reload; it
+	// is never logged nor served. Default "": no token. At most one of
+	// TokenFile and TokenEnv.
+	TokenFile string `yaml:"token_file"`
+	// TokenEnv names an environment variable holding the bearer token,
+	// as TokenFile. Default "".
+	TokenEnv string `yaml:"token_env"`
+	// Public lists the read-only endpoints left open when a token is set:
+	// any of "/metrics", "/healthz" and "/readyz" (for a scraper or a
+	// probe that has no token). Default: none.
+	Public []string `yaml:"public"`
+	// Hosts are the names, besides localhost, *.localhost and IP
+	// literals, that the admin API accepts in a request's Host header
+	// (compared without port, case-insensitively). Any other Host is
+	// refused, so that a DNS-rebinding page cannot reach the API.
+	Hosts []string `yaml:"hosts"`
 }
 
 // ReloadConfig configures reloading. A reload is also triggered by SIGHUP

@@ -192,6 +192,7 @@ var idempotent = map[string]bool{
 func (v *validator) config(c *Config) {
 	v.address("listen", c.Listen)
 	v.address("admin.listen", c.Admin.Listen)
+	v.admin(&c.Admin)
 	if c.Listen != "" && c.Listen == c.Admin.Listen && !strings.HasSuffix(c.Listen, ":0") {
 		v.fail("admin.listen", "must differ from listen, both are %q", c.Listen)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -57,6 +58,7 @@ type Server struct {
 	nextGen  uint64
 
 	lastReload atomic.Pointer[ReloadStatus]
+	auth       atomic.Pointer[adminAuth] // the admin API's checks, from the running config
 }
 
 // generation is one applied config with the routes built from it.
@@ -200,6 +202,10 @@ func (s *Server) apply(cfg *Config, raw []byte) error {
 	if cfg == nil {
 		return errors.New("sidecar: nil config")
 	}
+	auth, err := newAdminAuth(&cfg.Admin, os.Getenv)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.gen.Load()
@@ -298,6 +304,7 @@ func (s *Server) apply(cfg *Config, raw []byte) error {
 	} else {
 		s.hub.target.Store(nil)
 	}
+	s.auth.Store(auth)
 	s.gen.Store(g)
 	return nil
 }
