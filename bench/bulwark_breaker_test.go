@@ -132,6 +132,28 @@ func benchBulwarkBreakerOpen(b *testing.B) {
 			b.Fatalf("bulwark let %d calls through", b.N-rejected)
 		}
 	})
+	// bulwark-last-second rejects in the last stretch of the open wait (its
+	// last second, or last half), where a rejection also reads the clock so
+	// that a caller coming back at OpenError.Until is let through.
+	b.Run("bulwark-last-second", func(b *testing.B) {
+		br := newBreaker(b, breaker.Config{WaitDuration: 4 * time.Second})
+		ctx := context.Background()
+		for range breaker.DefaultMinimumCalls {
+			bulwark.Get(ctx, br, opFail)
+		}
+		time.Sleep(3*time.Second + 50*time.Millisecond)
+		b.ReportAllocs()
+		rejected := 0
+		for b.Loop() {
+			if _, err := bulwark.Get(ctx, br, opInt); err != nil {
+				rejected++
+			}
+		}
+		sinkInt = rejected
+		if rejected != b.N {
+			b.Fatalf("bulwark let %d calls through (the benchmark ran past the open wait?)", b.N-rejected)
+		}
+	})
 	b.Run("bulwark-permit", func(b *testing.B) {
 		br := newOpenBreaker(b)
 		b.ReportAllocs()

@@ -139,7 +139,10 @@ func (b *Breaker) Allow() (Permit, error) { return allow(b, (*Breaker).admitCurr
 // for calling a parameter, which keeps Allow within its inlining budget, and
 // once allow is inlined the parameter is a known function again.
 func allow(b *Breaker, slow func(*Breaker) (Permit, error)) (Permit, error) {
-	if e := b.quiet.Load(); e != nil { // rejecting, no observer: the hot path while open
+	// Rejecting with no observer: the hot path while open. In the last
+	// stretch of the open wait quiet is nil, and the slow path reads the
+	// clock (see armOpenLocked).
+	if e := b.quiet.Load(); e != nil {
 		return Permit{}, e
 	}
 	return slow(b)
@@ -157,6 +160,9 @@ func (b *Breaker) admitCurrent() (Permit, error) {
 // admit is Allow for the states that need more than a load: rejecting
 // with an observer, half-open, disabled, timed calls.
 func (b *Breaker) admit(r *record) (Permit, error) {
+	if r.reject != nil && r.near.Load() && b.clock() >= r.reject.end {
+		r = b.wake(r) // the open wait is over: half-open now, not when the timer runs
+	}
 	if r.reject != nil {
 		if r.obs != nil {
 			b.reportReject(r, r.reject)
@@ -452,7 +458,7 @@ func (b *Breaker) moveLocked(prev, next *record, now time.Time, cause Cause) {
 	if next.automatic() {
 		switch next.machine {
 		case StateOpen:
-			b.armLocked(next.until.Sub(now), next.epoch)
+			b.armOpenLocked(next, next.until.Sub(now))
 		case StateHalfOpen:
 			b.armLocked(next.cfg.maxHalfOpen, next.epoch)
 		}
@@ -467,8 +473,16 @@ func (b *Breaker) swapLocked(prev, next *record, now time.Time, cause Cause) {
 	if next.state != prev.state {
 		next.since = now
 	}
+	if e := next.reject; e != nil && next.machine == StateOpen && next.automatic() && !next.until.IsZero() {
+		e.end = max(next.until.Sub(b.origin), 1) // not yet published: still ours to write
+	}
+	quiet := next.quiet
+	if next.epoch == prev.epoch && prev.near.Load() { // the same open wait, reconfigured
+		next.near.Store(true)
+		quiet = nil
+	}
 	b.cur.Store(next)
-	b.quiet.Store(next.quiet)
+	b.quiet.Store(quiet)
 
 	cfg := next.cfg
 	n := note{obs: cfg.obs, onChange: cfg.onChange}
@@ -496,8 +510,47 @@ func (b *Breaker) swapLocked(prev, next *record, now time.Time, cause Cause) {
 	b.queue = append(b.queue, n)
 }
 
+// clockCheck is how long before the end of an open wait rejections start
+// to read the clock (at most: half the wait when that is shorter).
+const clockCheck = time.Second
+
+// armOpenLocked arms the timers of the open record r, whose wait ends in d.
+//
+// A caller that comes back when the wait ends must be let through as a
+// probe, even if the timer that moves the breaker to half-open has not run
+// yet: a timer runs a little after its time, and a caller's sleep of the
+// same length may well end first. So rejections read the clock, but only
+// in the last stretch of the wait (the last second, or the last half of a
+// wait under two seconds): before it, a rejection is a single atomic load;
+// in it, a load and a clock read (see Breaker.admit). A first timer starts
+// that stretch, a second one ends the wait if no call did it first.
+func (b *Breaker) armOpenLocked(r *record, d time.Duration) {
+	check := min(clockCheck, d/2)
+	epoch := r.epoch
+	b.timer = time.AfterFunc(d-check, func() {
+		b.mu.Lock()
+		if cur := b.cur.Load(); cur.epoch == epoch && cur.automatic() { // the same wait, perhaps reconfigured
+			cur.near.Store(true)
+			b.quiet.Store(nil)
+			b.armLocked(check, epoch)
+		}
+		b.mu.Unlock()
+	})
+}
+
 func (b *Breaker) armLocked(d time.Duration, epoch uint64) {
 	b.timer = time.AfterFunc(d, func() { b.expire(epoch) })
+}
+
+// wake ends the open wait of r, whose end has passed, without waiting for
+// the timer, and returns the current record.
+func (b *Breaker) wake(r *record) *record {
+	b.mu.Lock()
+	if cur := b.cur.Load(); cur.epoch == r.epoch && cur.automatic() && cur.machine == StateOpen {
+		b.halfOpenLocked(cur, time.Now(), CauseWaitElapsed)
+	}
+	b.unlockAndDrain()
+	return b.cur.Load()
 }
 
 // expire ends the open wait or the half-open period of epoch.

@@ -28,9 +28,15 @@ type OpenError struct {
 	// State is StateOpen, StateForcedOpen, or StateHalfOpen when the breaker
 	// is half-open and every probe permit is taken.
 	State State
-	// Until is when the open wait ends (StateOpen). It is zero when unknown:
-	// half-open and forced open.
+	// Until is when the open wait ends (StateOpen). A call made at or after
+	// Until is let through as a probe while probe permits remain, whether or
+	// not the breaker's timer has run. It is zero when unknown: half-open
+	// and forced open.
 	Until time.Time
+
+	// end is Until on the breaker's clock (time since its origin); 0 when
+	// the rejection has no end (forced open, half-open).
+	end time.Duration
 }
 
 // Error describes the rejection: "breaker: db: open".

@@ -160,6 +160,7 @@ type record struct {
 	until   time.Time     // machine open: when the wait ends
 	wait    time.Duration // machine open: the length of this wait
 	busy    *OpenError    // half-open with every probe permit handed out
+	near    atomic.Bool   // open: in the last stretch of the wait, rejections read the clock
 
 	// ok is the event of an unmeasured success with no error, built once:
 	// copying it whole is much cheaper than assembling the event field by
