@@ -8,7 +8,6 @@
 // is refused when that would put it more than Burst/Rate ahead of now. The
 // arithmetic is exact integers, and a Limiter updates its state with a
 // single compare-and-swap: no lock, no allocation, no background goroutine.
-// A Limiter with a large burst splits it over per-core shards (see Shards).
 //
 //	lim, err := ratelimit.New(ratelimit.Config{Name: "api", Rate: 100, Burst: 20})
 //	...
@@ -47,30 +46,16 @@
 // SetLimit, SetRate and SetBurst change the limit while the limiter runs,
 // keeping the events available now as they are.
 //
-// # Shards
+// # Exactness
 //
-// One state updated by compare-and-swap is fast on one core, but when
-// goroutines on several cores call one Limiter they all write one cache
-// line. So a Limiter made with a large burst (at least 64 per shard),
-// MaxWait 0 and a finite rate splits its allowance over shards when
-// GOMAXPROCS is above 1: a power of two at least GOMAXPROCS, at most 16,
-// each on its own cache line, each a GCRA state with the rate divided by
-// the number of shards and its share of the burst; the shares add up to
-// the rate and the burst exactly. A call starts at one shard (once
-// callers have collided, its processor's) and tries the others before it
-// refuses, so it is refused only when no
-// shard holds a whole event, a lone caller can use the whole burst, and
-// together the shards never admit more than Burst + Rate × time.
-//
-// Two things differ from one state: once the burst is spent, events are
-// admitted about a shard's worth at a time, several every Shards/Rate
-// instead of one every 1/Rate (the same rate; RetryAfter says so), and a
-// Decision's Remaining is the sum of the shards' whole events. The first
-// Reserve, Wait, SetLimit, SetRate or SetBurst, and the first request for
-// several events that no one shard holds, fold the shards back into one
-// state for good, owing what the shards owed together; calls made during
-// the fold wait for it. Small bursts, keyed limiters and limiters that
-// wait (MaxWait > 0) always use one state.
+// A Limiter admits exactly what one GCRA state admits on the same
+// timeline, whatever the burst, the number of callers and GOMAXPROCS:
+// every decision is one compare-and-swap on one state. (Earlier versions
+// split a large burst over per-core shards; each shard then capped its own
+// refill while another was drained, so the limiter admitted fewer events
+// than its rate allowed, by a count that depended on GOMAXPROCS.) Callers
+// on several cores share that state's cache line; the cost is measured
+// side by side with golang.org/x/time/rate in the bench module.
 //
 // # Per-key limits
 //

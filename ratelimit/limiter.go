@@ -70,9 +70,8 @@ type Decision struct {
 // Limiter admits events at a steady rate with an optional burst, using
 // GCRA (the generic cell rate algorithm): its whole state is one
 // theoretical arrival time, updated with a single compare-and-swap, so
-// deciding takes no lock and allocates nothing. With a large burst and
-// several cores it splits that state over shards, one cache line each
-// (see the package documentation, Shards).
+// deciding takes no lock and allocates nothing, and it admits exactly what
+// the algorithm admits, whatever the burst and GOMAXPROCS.
 //
 // A Limiter implements [bulwark.Policy]; its methods follow
 // golang.org/x/time/rate: Allow/AllowN, Reserve/ReserveN, Wait/WaitN, and
@@ -97,13 +96,6 @@ type Limiter struct {
 	obs     bulwark.Observer
 
 	setMu sync.Mutex // serializes SetLimit
-
-	// shards, when not nil, hold the allowance while limits.sharded; see
-	// shard.go.
-	shards []shard
-	hints  sync.Pool // of *shardHint
-	nhints atomic.Uint32
-	spread atomic.Bool // callers have collided on a shard: use hints
 }
 
 // New returns a limiter configured by cfg, or an error naming the field
@@ -116,20 +108,9 @@ func New(cfg Config) (*Limiter, error) {
 	if cfg.MaxWait < 0 {
 		return nil, fmt.Errorf("ratelimit: Config.MaxWait is %v; it must be 0 (do not wait) or positive", cfg.MaxWait)
 	}
-	return newLimiter(cfg, p, shardCount()), nil
-}
-
-// newLimiter returns a limiter with the setting p, split over shards
-// shards when p and cfg allow it (see shard.go).
-func newLimiter(cfg Config, p *limits, shards int) *Limiter {
 	l := &Limiter{clock: clock{base: time.Now()}, name: cfg.Name, maxWait: cfg.MaxWait, obs: cfg.Observer}
-	if cfg.MaxWait == 0 && p.canShard(shards) {
-		l.shards = make([]shard, shards)
-		l.hints.New = func() any { return &shardHint{i: int(l.nhints.Add(1) - 1)} }
-		p.split(shards)
-	}
 	l.limits.Store(p)
-	return l
+	return l, nil
 }
 
 // Name returns Config.Name.
@@ -163,12 +144,6 @@ func (l *Limiter) allow(now uint64, live bool, n int) (ok bool, over int64) {
 		panic(fmt.Sprintf("ratelimit: negative event count %d", n))
 	}
 	p := l.limits.Load()
-	if p.sharded {
-		if ok, over, done := l.allowShards(p, now, live, n); done {
-			return ok, over
-		}
-		p = l.unshard(now, live)
-	}
 	if p.unlimited {
 		l.allowed.Add(1)
 		return true, 0
@@ -241,19 +216,6 @@ func (l *Limiter) check(now uint64, live bool, n int) Decision {
 	if n < 0 {
 		panic(fmt.Sprintf("ratelimit: negative event count %d", n))
 	}
-	if p := l.limits.Load(); p.sharded {
-		if ok, over, done := l.allowShards(p, now, live, n); done {
-			if live {
-				now = l.now()
-			}
-			d := l.shardDecision(p, ok, now, over)
-			if over == math.MaxInt64 {
-				d.RetryAfter = Never
-			}
-			return d
-		}
-		l.unshard(now, live)
-	}
 	var seen uint64
 	if live {
 		seen, now = l.read()
@@ -316,8 +278,7 @@ func (l *Limiter) limited(delay time.Duration) error {
 // now stay as they are, capped at the new burst, as in
 // golang.org/x/time/rate. It returns an error, and changes nothing, for
 // values New would refuse (a burst of 0 means 1). Calls concurrent with
-// SetLimit see either setting. On a sharded limiter it first folds the
-// shards back into one state, for good.
+// SetLimit see either setting.
 func (l *Limiter) SetLimit(rate float64, burst int) error {
 	return l.set(func(*limits) (float64, int) { return rate, burst })
 }
@@ -335,7 +296,7 @@ func (l *Limiter) SetBurst(burst int) error {
 func (l *Limiter) set(change func(*limits) (float64, int)) error {
 	l.setMu.Lock()
 	defer l.setMu.Unlock()
-	p := l.unshardLocked(0, true)
+	p := l.limits.Load()
 	rate, burst := change(p)
 	q, err := newLimits(rate, 0, 0, burst, "")
 	if err != nil {
@@ -365,18 +326,9 @@ type Snapshot struct {
 // Snapshot returns the limiter's current figures.
 func (l *Limiter) Snapshot() Snapshot {
 	p := l.limits.Load()
-	allowed := l.allowed.Load()
-	for i := range l.shards {
-		allowed += l.shards[i].allowed.Load()
-	}
-	var tokens float64
-	if p.sharded {
-		tokens = l.shardTokens(p, l.now())
-	} else {
-		tokens = p.tokens(l.tat.Load(), l.now())
-	}
+	tokens := p.tokens(l.tat.Load(), l.now())
 	return Snapshot{
-		Allowed:  allowed,
+		Allowed:  l.allowed.Load(),
 		Rejected: l.rejected.Load(),
 		Rate:     p.rate,
 		Burst:    p.burst,

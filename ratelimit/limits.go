@@ -22,14 +22,6 @@ type limits struct {
 	interval  int64   // ticks per event (the emission interval of GCRA)
 	tau       int64   // burst × interval: how far ahead of now the TAT may run
 	unlimited bool
-	sharded   bool // split over the limiter's shards; see shard.go
-
-	// When sharded: a shard's interval, the least burst of a shard (the
-	// first burst%shards shards have one more) and its tau.
-	shardInterval int64
-	shardBurst    int
-	shardRem      int
-	shardTau      int64
 }
 
 // newLimits checks a rate given as events per second, or as limit events

@@ -128,9 +128,6 @@ func (l *Limiter) reserve(now uint64, live bool, n int, limit int64) (Reservatio
 		panic(fmt.Sprintf("ratelimit: negative event count %d", n))
 	}
 	p := l.limits.Load()
-	if p.sharded {
-		p = l.unshard(now, false)
-	}
 	if p.unlimited {
 		return Reservation{l: l, lim: p, ok: true, act: now}, 0
 	}
