@@ -74,6 +74,18 @@ type ServerConfig struct {
 	// the client's deadline, which gRPC propagates, if sooner), and an error
 	// it returns after that becomes DeadlineExceeded. Default: 0, no bound.
 	Timeout time.Duration
+	// TimeoutDetached makes Timeout answer a unary call DeadlineExceeded
+	// when its deadline passes even if the handler ignores its context:
+	// the handler runs on a goroutine of its own, its late result is
+	// dropped, and a panic in it is recovered and reported as any other
+	// (see timeout.Config.Detached). The default (false) waits for the
+	// handler to return, which costs less and is right for every handler
+	// that honours ctx; a success it returns late is then sent. Streams
+	// always wait: their handler uses the stream, which gRPC closes when
+	// the call ends. The concurrency limit's place is given back when the
+	// call is answered, while the handler may still run (the timeout
+	// counts these orphans). Default: false.
+	TimeoutDetached bool
 }
 
 // Server holds the server-side policies and gives them to a grpc.Server as
@@ -93,6 +105,7 @@ type Server struct {
 	priority  func(context.Context, string) adaptive.Priority
 	busyDelay time.Duration
 	timeout   *timeout.Timeout
+	detached  *timeout.Timeout // unary calls with TimeoutDetached; nil otherwise
 }
 
 // NewServer returns a Server configured by c, or an error naming the first
@@ -103,6 +116,8 @@ func NewServer(c ServerConfig) (*Server, error) {
 		return nil, errors.New("bulwarkgrpc: ServerConfig: set at most one of Bulkhead and Adaptive")
 	case c.Timeout < 0:
 		return nil, fmt.Errorf("bulwarkgrpc: ServerConfig.Timeout must not be negative (got %v)", c.Timeout)
+	case c.TimeoutDetached && c.Timeout == 0:
+		return nil, errors.New("bulwarkgrpc: ServerConfig.TimeoutDetached is set but Timeout is 0")
 	case c.BulkheadRetryAfter < 0:
 		return nil, fmt.Errorf("bulwarkgrpc: ServerConfig.BulkheadRetryAfter must not be negative (got %v)", c.BulkheadRetryAfter)
 	case c.BulkheadRetryAfter != 0 && c.Bulkhead == nil:
@@ -135,6 +150,11 @@ func NewServer(c ServerConfig) (*Server, error) {
 			return nil, err
 		}
 		s.timeout = t
+		if c.TimeoutDetached {
+			if s.detached, err = timeout.New(timeout.Config{Name: "grpc", Duration: c.Timeout, Detached: true}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return s, nil
 }
@@ -247,17 +267,21 @@ func (s *Server) UnaryInterceptor() grpc.UnaryServerInterceptor {
 			return nil, s.refuse(err, func(md metadata.MD) { grpc.SetTrailer(ctx, md) })
 		}
 		var resp any
-		err = s.rep.Do(func() error {
-			var herr error
-			if s.timeout != nil {
-				resp, herr = s.timeout.Execute(ctx, bulwark.OperationFunc(func(ctx context.Context) (any, error) {
-					return handler(ctx, req)
-				}))
-			} else {
-				resp, herr = handler(ctx, req)
-			}
-			return herr
-		})
+		if s.detached != nil {
+			err = s.detachedCall(ctx, req, handler, &resp)
+		} else {
+			err = s.rep.Do(func() error {
+				var herr error
+				if s.timeout != nil {
+					resp, herr = s.timeout.Execute(ctx, bulwark.OperationFunc(func(ctx context.Context) (any, error) {
+						return handler(ctx, req)
+					}))
+				} else {
+					resp, herr = handler(ctx, req)
+				}
+				return herr
+			})
+		}
 		if done != nil {
 			done(err, errors.Is(err, recovery.ErrPanic))
 		}
@@ -319,3 +343,20 @@ type busyError struct {
 func (e *busyError) Error() string             { return e.err.Error() }
 func (e *busyError) Unwrap() error             { return e.err }
 func (e *busyError) RetryAfter() time.Duration { return e.delay }
+
+// detachedCall runs a unary handler under the detached timeout, recovering
+// its panics on its own goroutine, where a panic after the call was given
+// up would otherwise end the program.
+func (s *Server) detachedCall(ctx context.Context, req any, handler grpc.UnaryHandler, resp *any) error {
+	v, err := s.detached.Execute(ctx, bulwark.OperationFunc(func(ctx context.Context) (any, error) {
+		var r any
+		err := s.rep.Do(func() error {
+			var herr error
+			r, herr = handler(ctx, req)
+			return herr
+		})
+		return r, err
+	}))
+	*resp = v
+	return err
+}
