@@ -23,6 +23,9 @@ const (
 	DefaultMaxBreakers = 1000
 	// DefaultMaxReplayBytes bounds the messages a stream keeps for replay.
 	DefaultMaxReplayBytes = 256 << 10
+	// DefaultMaxPushback is the longest delay a server may ask for and
+	// still be retried, when ClientConfig.MaxPushback is zero.
+	DefaultMaxPushback = 30 * time.Second
 )
 
 // DefaultRetryCodes are the status codes retried when
@@ -36,9 +39,9 @@ var DefaultRetryCodes = []codes.Code{codes.Unavailable, codes.ResourceExhausted}
 type ClientConfig struct {
 	// Retry turns retries on, for the codes in RetryCodes and for attempts
 	// that ran out of AttemptTimeout. A delay the server sends in a
-	// google.rpc.RetryInfo detail replaces the backoff's; a call whose
-	// server asks for longer than Retry.MaxRetryAfter (default 30 s) is
-	// not retried. When the retries run out, the error is a
+	// google.rpc.RetryInfo detail replaces the backoff's (capped by
+	// Retry.MaxRetryAfter, as for any delay a dependency asks for); a call
+	// whose server asks for longer than MaxPushback is not retried. When the retries run out, the error is a
 	// *retry.ExhaustedError wrapping the last status error: status.Code
 	// and status.FromError see that status through it. Retry.RetryOnResult and Retry.AttemptTimeout
 	// must be left unset; Retry.Retryable can only refuse more. Streams are
@@ -48,6 +51,12 @@ type ClientConfig struct {
 	// RetryCodes are the status codes worth retrying. Default: nil,
 	// DefaultRetryCodes.
 	RetryCodes []codes.Code
+	// MaxPushback is the longest delay a server may ask for (RetryInfo)
+	// for the call to be retried: a longer one returns the error to the
+	// caller at once, unwrapped, rather than wait. (Retry.MaxRetryAfter
+	// caps the wait of a delay that is retried.) It must not be negative.
+	// Default: 0, DefaultMaxPushback (30 s).
+	MaxPushback time.Duration
 	// AttemptTimeout bounds each attempt of a unary call (the caller's own
 	// deadline still bounds the whole call, waits included, and goes to the
 	// server with each attempt). An attempt counts as timed out (retried,
@@ -101,7 +110,7 @@ func PerTarget(target, _ string) string { return target }
 type Client struct {
 	retry          *retry.Retry
 	maxAttempts    int // 0: no limit
-	maxRetryAfter  time.Duration
+	maxPushback    time.Duration
 	retryCodes     []codes.Code
 	userRetryable  func(error) bool
 	attemptTimeout time.Duration
@@ -128,6 +137,8 @@ func NewClient(c ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.MaxBreakers must not be negative (got %d)", c.MaxBreakers)
 	case c.MaxReplayBytes < 0:
 		return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.MaxReplayBytes must not be negative (got %d)", c.MaxReplayBytes)
+	case c.MaxPushback < 0:
+		return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.MaxPushback must not be negative (got %v)", c.MaxPushback)
 	}
 	if cl.retryCodes == nil {
 		cl.retryCodes = DefaultRetryCodes
@@ -156,9 +167,9 @@ func NewClient(c ClientConfig) (*Client, error) {
 			return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.Retry: %w", err)
 		}
 		cl.retry = r
-		cl.maxRetryAfter = rc.MaxRetryAfter
-		if cl.maxRetryAfter == 0 {
-			cl.maxRetryAfter = retry.DefaultMaxRetryAfter
+		cl.maxPushback = c.MaxPushback
+		if cl.maxPushback == 0 {
+			cl.maxPushback = DefaultMaxPushback
 		}
 		cl.maxAttempts = rc.MaxAttempts
 		if cl.maxAttempts == 0 && rc.MaxElapsed == 0 {
@@ -316,12 +327,12 @@ func (c *Client) unaryAttempt(ctx context.Context, br *breaker.Breaker, method s
 }
 
 // pushback wraps err when its status carries a RetryInfo delay, so that
-// the retry policy waits that long; a delay beyond Retry.MaxRetryAfter
+// the retry policy waits that long; a delay beyond MaxPushback
 // makes the error final instead (the retry policy returns it unwrapped):
 // the server asked for longer than we may wait.
 func (c *Client) pushback(err error) error {
 	err = withPushback(err)
-	if pb, ok := err.(*pushback); ok && c.retry != nil && pb.delay > c.maxRetryAfter {
+	if pb, ok := err.(*pushback); ok && c.retry != nil && pb.delay > c.maxPushback {
 		return retry.Permanent(pb.err)
 	}
 	return err

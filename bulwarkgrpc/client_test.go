@@ -255,6 +255,7 @@ func TestNewClientErrors(t *testing.T) {
 		{ClientConfig{AttemptTimeout: -1}, "AttemptTimeout"},
 		{ClientConfig{MaxBreakers: -1}, "MaxBreakers"},
 		{ClientConfig{MaxReplayBytes: -1}, "MaxReplayBytes"},
+		{ClientConfig{MaxPushback: -1}, "MaxPushback"},
 		{ClientConfig{Retry: &retry.Config{AttemptTimeout: time.Second}}, "Retry.AttemptTimeout"},
 		{ClientConfig{Retry: &retry.Config{RetryOnResult: func(any) bool { return true }}}, "RetryOnResult"},
 		{ClientConfig{Retry: &retry.Config{MaxAttempts: -2}}, "MaxAttempts"},
@@ -269,3 +270,36 @@ func TestNewClientErrors(t *testing.T) {
 var _ = io.EOF
 var _ atomic.Int32
 var _ grpc.CallOption
+
+// Retry.MaxRetryAfter caps the wait of a pushback that is retried;
+// MaxPushback says which pushbacks are not retried at all.
+func TestMaxPushbackAndMaxRetryAfter(t *testing.T) {
+	ts := &testServer{unary: func(_ context.Context, n int32, _ *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+		if n == 1 {
+			return nil, Error(&ratelimit.LimitedError{Delay: time.Minute})
+		}
+		return &testpb.SimpleResponse{}, nil
+	}}
+	for _, tc := range []struct {
+		name        string
+		maxPushback time.Duration
+		calls       int32
+		code        codes.Code
+	}{
+		{"longer than MaxPushback", 30 * time.Second, 1, codes.ResourceExhausted},
+		{"within MaxPushback, wait capped", 2 * time.Minute, 2, codes.OK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts.calls.Store(0)
+			rc := &retry.Config{MaxAttempts: 3, Backoff: retry.Constant{}, MaxRetryAfter: 5 * time.Millisecond}
+			c := newClient(t, ClientConfig{Retry: rc, MaxPushback: tc.maxPushback})
+			client := start(t, ts, nil, c.DialOptions())
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := client.UnaryCall(ctx, &testpb.SimpleRequest{})
+			if status.Code(err) != tc.code || ts.calls.Load() != tc.calls {
+				t.Errorf("got %v after %d calls, want %v after %d", err, ts.calls.Load(), tc.code, tc.calls)
+			}
+		})
+	}
+}
