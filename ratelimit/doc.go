@@ -63,9 +63,8 @@
 // ExecuteKey) and remembers at most KeyedConfig.MaxKeys keys, however many
 // distinct keys arrive: keys are spread over shards of bounded size, idle
 // keys are dropped as new ones come, and when a shard is full it forgets
-// first a key whose bucket has refilled (which changes nothing), then the
-// least recently used one (approximately: CLOCK). Keys are never put in
-// metrics or events.
+// its least recently used key (exactly: each shard keeps its keys in order
+// of last use). Keys are never put in metrics or events.
 //
 // # Time
 //

@@ -40,13 +40,15 @@ type KeyedConfig struct {
 
 	// MaxKeys bounds how many keys are remembered at once, and so the
 	// memory used, however many distinct keys arrive. Default
-	// [DefaultMaxKeys]. When a new key finds no room, a key is forgotten to
-	// make some: preferably one whose bucket is full again (forgetting it
-	// changes nothing), else one not used recently (its limit restarts
-	// with a full burst if it comes back). Keys are spread over up to 64
-	// shards of at least 128 keys each, each holding its share of MaxKeys,
-	// so a shard may start forgetting a little before the total reaches
-	// MaxKeys.
+	// [DefaultMaxKeys]. When a new key finds no room, the key used least
+	// recently is forgotten to make some (its limit restarts with a full
+	// burst if it comes back). Keys are spread over up to 64 shards of at
+	// least 128 keys each, each holding its share of MaxKeys and keeping
+	// the keys it holds in order of last use: in a shard, a key used more
+	// recently than another is never forgotten before it. So a shard may
+	// start forgetting a little before the total reaches MaxKeys; with
+	// MaxKeys below 256 there is one shard, and the keys remembered are
+	// exactly the last MaxKeys distinct keys used (idle keys aside).
 	MaxKeys int
 
 	// IdleTTL is how long a key is remembered after its last call. Idle
@@ -87,9 +89,10 @@ type keyShard struct {
 	index    map[string]int32
 	entries  []keyEntry
 	capacity int
-	hand     int    // CLOCK hand for eviction
-	sweep    int    // cursor for removing idle keys
-	gens     uint64 // entries added so far: the next entry's gen
+	// The entries form a list in order of last use: head the most
+	// recent, tail the least (indices into entries, -1 for none).
+	head, tail int32
+	gens       uint64 // entries added so far: the next entry's gen
 
 	allowed, rejected, evicted, expired uint64
 	_                                   [64]byte
@@ -101,7 +104,8 @@ type keyEntry struct {
 	seen uint64  // last call
 	lim  *limits // the setting tat is expressed in
 	gen  uint64  // tells this entry from a later one for the same key
-	ref  bool    // used since the CLOCK hand last passed
+
+	prev, next int32 // neighbours in the shard's list by last use
 }
 
 // NewKeyed returns a keyed limiter configured by cfg, or an error naming
@@ -147,6 +151,7 @@ func NewKeyed(cfg KeyedConfig) (*Keyed, error) {
 			s.capacity++
 		}
 		s.index = make(map[string]int32)
+		s.head, s.tail = -1, -1
 	}
 	k.limits.Store(p)
 	return k, nil
@@ -247,19 +252,23 @@ func (k *Keyed) observeRejected(err error, delay time.Duration) {
 	}
 }
 
-// see marks the entry used at now. A reading older than the entry's last
-// (taken before a wait for the lock) leaves the last in place.
+// see records a call for the entry at now. A reading older than the
+// entry's last (taken before a wait for the lock) leaves the last in place.
 func (e *keyEntry) see(now uint64) {
 	if ahead(now, e.seen) > 0 {
 		e.seen = now
 	}
-	e.ref = true
 }
 
-// lookup returns key's entry, adding it (with a full bucket) if needed, and
-// brings it to the setting p. s.mu is held.
+// lookup returns key's entry, adding it (with a full bucket) if needed,
+// moves it to the head of the list by last use, and brings it to the
+// setting p. s.mu is held.
 func (s *keyShard) lookup(k *Keyed, key string, now uint64, p *limits) *keyEntry {
 	if i, ok := s.index[key]; ok {
+		if i != s.head {
+			s.unlink(i)
+			s.pushFront(i)
+		}
 		e := &s.entries[i]
 		if e.lim != p {
 			e.tat, e.lim = e.lim.rescale(p, e.tat, now), p
@@ -268,21 +277,49 @@ func (s *keyShard) lookup(k *Keyed, key string, now uint64, p *limits) *keyEntry
 	}
 	ttl := k.ttl(p)
 	for range 2 { // clear out idle keys a little faster than keys arrive
-		s.sweepOne(now, ttl)
+		s.expireOne(now, ttl)
 	}
 	key = strings.Clone(key)
 	s.gens++
 	e := keyEntry{key: key, tat: now, seen: now, lim: p, gen: s.gens}
-	var i int
+	var i int32
 	if len(s.entries) < s.capacity {
-		i = len(s.entries)
+		i = int32(len(s.entries))
 		s.entries = append(s.entries, e)
 	} else {
 		i = s.evict(now, ttl)
 		s.entries[i] = e
 	}
-	s.index[key] = int32(i)
+	s.pushFront(i)
+	s.index[key] = i
 	return &s.entries[i]
+}
+
+// pushFront puts entry i, unlinked, at the head of the list. s.mu is held.
+func (s *keyShard) pushFront(i int32) {
+	e := &s.entries[i]
+	e.prev, e.next = -1, s.head
+	if s.head >= 0 {
+		s.entries[s.head].prev = i
+	} else {
+		s.tail = i
+	}
+	s.head = i
+}
+
+// unlink takes entry i out of the list. s.mu is held.
+func (s *keyShard) unlink(i int32) {
+	e := &s.entries[i]
+	if e.prev >= 0 {
+		s.entries[e.prev].next = e.next
+	} else {
+		s.head = e.next
+	}
+	if e.next >= 0 {
+		s.entries[e.next].prev = e.prev
+	} else {
+		s.tail = e.prev
+	}
 }
 
 // ttl returns the idle TTL in ticks under the setting p.
@@ -293,60 +330,50 @@ func (k *Keyed) ttl(p *limits) int64 {
 	return max(int64(ticksOf(DefaultIdleTTL)), p.tau)
 }
 
-// sweepOne looks at the entry under the sweep cursor and removes it if it
-// has not been used for ttl ticks. s.mu is held.
-func (s *keyShard) sweepOne(now uint64, ttl int64) {
-	if len(s.entries) == 0 {
-		return
-	}
-	if s.sweep >= len(s.entries) {
-		s.sweep = 0
-	}
-	if ahead(now, s.entries[s.sweep].seen) >= ttl {
-		s.remove(s.sweep) // the last entry moves into the cursor's slot
+// expireOne removes the least recently used entry if it has not been used
+// for ttl ticks. s.mu is held.
+func (s *keyShard) expireOne(now uint64, ttl int64) {
+	if s.tail >= 0 && ahead(now, s.entries[s.tail].seen) >= ttl {
+		s.remove(s.tail)
 		s.expired++
-		return
 	}
-	s.sweep++
 }
 
-// evict forgets one key to make room and returns its slot, now free, for
-// the caller to fill. It picks by the CLOCK algorithm: the hand passes over
-// entries used since it last came by, clearing their mark, and takes the
-// first one that is idle, or whose bucket is full again (forgetting it
-// changes nothing), or is unmarked. s.mu is held.
-func (s *keyShard) evict(now uint64, ttl int64) int {
-	n := len(s.entries)
-	for steps := 0; ; steps++ {
-		if s.hand >= n {
-			s.hand = 0
-		}
-		i := s.hand
-		e := &s.entries[i]
-		idle := ahead(now, e.seen) >= ttl
-		if idle || ahead(e.tat, now) <= 0 || !e.ref || steps > n {
-			delete(s.index, e.key)
-			if idle {
-				s.expired++
-			} else {
-				s.evicted++
-			}
-			s.hand++
-			return i
-		}
-		e.ref = false
-		s.hand++
+// evict forgets the least recently used key to make room, and returns its
+// slot, now free and unlinked, for the caller to fill. s.mu is held.
+func (s *keyShard) evict(now uint64, ttl int64) int32 {
+	i := s.tail
+	e := &s.entries[i]
+	if ahead(now, e.seen) >= ttl {
+		s.expired++
+	} else {
+		s.evicted++
 	}
+	s.unlink(i)
+	delete(s.index, e.key)
+	return i
 }
 
 // remove deletes entry i, moving the last entry into its slot. s.mu is
 // held.
-func (s *keyShard) remove(i int) {
-	last := len(s.entries) - 1
+func (s *keyShard) remove(i int32) {
+	s.unlink(i)
 	delete(s.index, s.entries[i].key)
+	last := int32(len(s.entries) - 1)
 	if i != last {
-		s.entries[i] = s.entries[last]
-		s.index[s.entries[i].key] = int32(i)
+		m := s.entries[last]
+		s.entries[i] = m
+		if m.prev >= 0 {
+			s.entries[m.prev].next = i
+		} else {
+			s.head = i
+		}
+		if m.next >= 0 {
+			s.entries[m.next].prev = i
+		} else {
+			s.tail = i
+		}
+		s.index[m.key] = i
 	}
 	s.entries[last] = keyEntry{} // let the key string go
 	s.entries = s.entries[:last]
