@@ -3,14 +3,16 @@
 // machine, and circuit breakers that open and close together.
 //
 //	client := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})
+//	// ContextTimeoutEnabled saves a goroutine per call; deadlines hold either way.
 //
 //	perTenant, err := bulwarkredis.NewLimiter(client, bulwarkredis.LimiterConfig{
 //		Name: "api", Limit: 100, Per: time.Minute, Burst: 20,
+//		Replicas: 4, // while Redis is out, each replica admits a quarter
 //	})
 //	...
 //	d, err := perTenant.Allow(ctx, tenantID)
 //	if err != nil {
-//		log.Print(err) // Redis did not answer; d says what the fail mode decided
+//		log.Print(err) // Redis did not answer; d says what LimiterConfig.Outage decided
 //	}
 //	if !d.Allowed {
 //		// 429, with Retry-After: d.RetryAfter
@@ -35,20 +37,54 @@
 // RetryAfter, ResetAfter) and refusals *ratelimit.LimitedError errors
 // (errors.Is ratelimit.ErrLimited, implementing bulwark.RetryAfter), as with
 // the local limiter. A Limiter is a bulwark.Policy for one fixed key
-// (LimiterConfig.Key); Allow, AllowN and ExecuteKey take the key (client,
-// tenant, token) per call.
+// (LimiterConfig.Key); Allow, AllowN, AllowAtMost, AllowLimit (a limit
+// given per call), Reset and ExecuteKey take the key (client, tenant,
+// token) per call.
 //
-// # When Redis is unreachable
+// # When Redis is out
 //
-// Every call to Redis is bounded by LimiterConfig.Timeout (100ms by
-// default; give the client ContextTimeoutEnabled so that the bound holds
-// for a server that stalls, not only for one that refuses). A call Redis did
-// not decide is admitted by default (fail open: an outage of Redis does not
-// become an outage of the service, and the limit is not enforced meanwhile)
-// or refused with LimiterConfig.FailClosed. Either way Allow returns the
-// *UnavailableError alongside the decision, LimiterConfig.OnError hears of
-// it, and Snapshot counts it. The caller's own cancellation is returned as
-// such and is not a Redis failure.
+// No call waits past its caller's deadline or LimiterConfig.Timeout (100ms
+// by default), whichever comes first, whatever the client's options: with
+// go-redis's ContextTimeoutEnabled the call runs on the caller's
+// goroutine, without it on a goroutine of its own that the caller stops
+// waiting for. A call Redis did not decide (unreachable, frozen,
+// black-holed, too slow, answering with an error) is decided by
+// LimiterConfig.Outage:
+//
+//   - OutageLocal (the default): each replica limits on its own at the
+//     shared rate divided by LimiterConfig.Replicas. The fleet keeps about
+//     its limit, plus one local burst per replica when the outage starts.
+//   - OutageOpen: admitted. The service stays up; no limit holds.
+//   - OutageClosed: refused. The limit holds; what it guards stops.
+//
+// Either way Allow returns the *UnavailableError alongside the decision,
+// LimiterConfig.OnError hears of it, and Snapshot counts it. The caller's
+// own cancellation is returned as such and is not a Redis failure; a
+// deadline of the caller's that passes first is, and Outage decides.
+//
+// A breaker around Redis (LimiterConfig.RedisBreaker) opens after 3
+// failures in a row: then a call costs one local decision, no round trip
+// and no wait. After 250ms one call probes Redis; when it succeeds, shared
+// limiting resumes. So a dead Redis costs at most 3 Timeouts per
+// replica, then a probe every 250ms, and shared limiting resumes at most
+// 250ms (plus a round trip) after Redis is back.
+//
+// A key holding something that is not a limiter's state (garbage, another
+// type) is a fault: the script deletes it and decides as for a full
+// bucket, and OnError hears of a *StateError.
+//
+// # Fewer round trips
+//
+// Once Redis refused a key until T, this replica refuses that key locally,
+// without a round trip, until T (LimiterConfig.RefusalCache): a key over
+// its limit stays over it until its debt is paid, whatever the others do.
+//
+// With LimiterConfig.Lease, a replica takes up to Lease tokens of a hot
+// key in one round trip and spends them locally within LeaseTTL;
+// concurrent callers wait for the one round trip in flight. The price:
+// tokens are counted in Redis when taken, not when spent, so the fleet may
+// admit up to Replicas×(Lease−1) more than the limit in a window, and
+// tokens that expire unspent are lost.
 //
 // # Breaker sharing
 //
@@ -77,6 +113,7 @@
 // # Testing
 //
 // The tests run against a real Redis at 127.0.0.1:6379, each under its own
-// key prefix. Without one they are skipped, except in CI (CI=true), where
-// they fail.
+// key prefix, and the fault tests against redis-servers they start on
+// their own ports, freeze (SIGSTOP), kill, and cut off behind a proxy.
+// Without Redis they are skipped, except in CI (CI=true), where they fail.
 package bulwarkredis

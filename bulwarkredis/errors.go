@@ -32,3 +32,22 @@ func (e *UnavailableError) Error() string {
 
 // Unwrap returns [ErrUnavailable] and the Redis client's error.
 func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
+
+// StateError reports a Redis key that held something else than this
+// package's state: a value it cannot read, a value of another type, or a
+// value out of range. It is told to OnError; the key is overwritten or
+// ignored, and the call or start goes on.
+type StateError struct {
+	// Name is the Limiter's LimiterConfig.Name or the BreakerSync's
+	// SyncConfig.Key.
+	Name string
+	// Key is the Redis key, or the channel the message came on.
+	Key string
+	// Problem says what was wrong and what was done about it.
+	Problem string
+}
+
+// Error describes the fault: `bulwarkredis "api": key "k": ...`.
+func (e *StateError) Error() string {
+	return fmt.Sprintf("bulwarkredis %q: key %q: %s", e.Name, e.Key, e.Problem)
+}

@@ -46,24 +46,27 @@ func ExampleLimiter() {
 	}
 }
 
-// Failing open or closed when Redis cannot be reached. (Port 1 refuses
-// connections, so this example runs anywhere.)
-func ExampleLimiter_failMode() {
+// What each outage mode decides when Redis cannot be reached: two calls
+// for one key, with a limit of 10 per second, 4 at once, shared by 4
+// replicas. (Port 1 refuses connections, so this example runs anywhere.)
+func ExampleLimiter_outage() {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
 	defer client.Close()
-	for _, failClosed := range []bool{false, true} {
+	for _, mode := range []bulwarkredis.Outage{bulwarkredis.OutageLocal, bulwarkredis.OutageOpen, bulwarkredis.OutageClosed} {
 		lim, err := bulwarkredis.NewLimiter(client, bulwarkredis.LimiterConfig{
-			Name: "api", Rate: 10, FailClosed: failClosed, Timeout: 50 * time.Millisecond,
+			Name: "api", Rate: 10, Burst: 4, Replicas: 4, Outage: mode, Timeout: 50 * time.Millisecond,
 		})
 		if err != nil {
 			log.Fatal(err)
 		}
-		d, err := lim.Allow(context.Background(), "tenant-42")
-		fmt.Printf("FailClosed %v: allowed %v, unavailable %v\n", failClosed, d.Allowed, errors.Is(err, bulwarkredis.ErrUnavailable))
+		first, err := lim.Allow(context.Background(), "tenant-42")
+		second, _ := lim.Allow(context.Background(), "tenant-42")
+		fmt.Printf("%s: allowed %v then %v, unavailable %v\n", mode, first.Allowed, second.Allowed, errors.Is(err, bulwarkredis.ErrUnavailable))
 	}
 	// Output:
-	// FailClosed false: allowed true, unavailable true
-	// FailClosed true: allowed false, unavailable true
+	// local: allowed true then false, unavailable true
+	// open: allowed true then true, unavailable true
+	// closed: allowed false then false, unavailable true
 }
 
 // Every replica syncs its breaker on the same key: when one opens, all

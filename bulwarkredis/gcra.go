@@ -19,7 +19,7 @@ const MaxSpan time.Duration = 1 << 52
 // limit.
 const MaxRate = 1e9
 
-// gcraScript decides one request for KEYS[1] by GCRA, on the Redis server's
+// gcraScript decides a request for KEYS[1] by GCRA, on the Redis server's
 // clock.
 //
 // The key holds the theoretical arrival time (TAT) as "seconds:nanoseconds"
@@ -27,9 +27,15 @@ const MaxRate = 1e9
 // nanoseconds since the epoch do not fit exactly in a Lua double. Only the
 // debt (TAT minus now, at most MaxSpan) is computed in one number.
 //
-// ARGV: the emission interval in nanoseconds, the burst, the number of
-// events. The reply is {allowed (0 or 1), remaining, retry after (ns; -1
-// when the request exceeds the burst), reset after (ns)}.
+// ARGV: the emission interval in nanoseconds, the burst, and the least and
+// the most events to take (equal for AllowN; 1 and n for AllowAtMost; n
+// and the lease for a leasing limiter). The script takes as many events as
+// the bucket holds, up to the most, if that is at least the least. The
+// reply is {allowed (0 or 1), events taken, remaining, retry after (ns;
+// -1 when the least exceeds the burst), reset after (ns), fault}, where
+// fault is 0, or 1 when the key held something unreadable, 2 when it held
+// another type: such a key is deleted and the request decided as for a
+// full bucket, and the caller reports the fault.
 //
 // An admission writes the new TAT with SET ... PX, expiring when the debt
 // is paid: an absent key and an expired TAT mean the same thing (a full
@@ -40,35 +46,45 @@ var gcraScript = redis.NewScript(`
 if redis.replicate_commands then redis.replicate_commands() end
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
+local lo = tonumber(ARGV[3])
+local hi = tonumber(ARGV[4])
 local tau = burst * interval
 local t = redis.call('TIME')
 local now_s = tonumber(t[1])
 local now_ns = tonumber(t[2]) * 1000
 local debt = 0
-local v = redis.call('GET', KEYS[1])
-if v then
+local fault = 0
+local v = redis.pcall('GET', KEYS[1])
+if type(v) == 'table' and v.err then
+  fault = 2
+  redis.call('DEL', KEYS[1])
+elseif v then
   local s, ns = string.match(v, '^(%-?%d+):(%d+)$')
-  if s then
+  if s and string.len(s) < 16 and string.len(ns) < 16 then
     debt = (tonumber(s) - now_s) * 1000000000 + (tonumber(ns) - now_ns)
     if debt < 0 then debt = 0 end
     if debt > tau then debt = tau end
+  else
+    fault = 1
+    redis.call('DEL', KEYS[1])
   end
 end
-if n > burst then
-  return {0, math.floor((tau - debt) / interval), -1, debt}
+local avail = math.floor((tau - debt) / interval)
+if lo > burst then
+  return {0, 0, avail, -1, debt, fault}
 end
-local nxt = debt + n * interval
-local over = nxt - tau
-if over > 0 then
-  return {0, math.floor((tau - debt) / interval), over, debt}
+if avail < lo then
+  return {0, 0, avail, debt + lo * interval - tau, debt, fault}
 end
-if n > 0 then
+local k = hi
+if avail < k then k = avail end
+local nxt = debt + k * interval
+if k > 0 then
   local total = now_ns + nxt
   local sec = now_s + math.floor(total / 1000000000)
   redis.call('SET', KEYS[1], string.format('%d:%d', sec, total % 1000000000), 'PX', math.ceil(nxt / 1000000))
 end
-return {1, math.floor((tau - nxt) / interval), 0, nxt}
+return {1, k, math.floor((tau - nxt) / interval), 0, nxt, fault}
 `)
 
 // limits is a checked rate and burst.
@@ -79,6 +95,20 @@ type limits struct {
 	unlimited bool
 	args1     []any // the script's ARGV for one event, built once
 }
+
+// Limit is a rate and burst given per call, as redis_rate's users know it:
+// see [Limiter.AllowLimit]. Rate and Burst mean what LimiterConfig's do;
+// Burst 0 is 1.
+type Limit struct {
+	Rate  float64 // events per second per key
+	Burst int     // events admitted at once
+}
+
+// PerSecond returns a Limit of n events per second, n at once.
+func PerSecond(n int) Limit { return Limit{Rate: float64(n), Burst: n} }
+
+// PerMinute returns a Limit of n events per minute, n at once.
+func PerMinute(n int) Limit { return Limit{Rate: float64(n) / 60, Burst: n} }
 
 // newLimits checks the rate (events per second, or limit per per) and the
 // burst, naming the LimiterConfig field at fault.
@@ -130,14 +160,14 @@ func newLimits(rate float64, limit int, per time.Duration, burst int) (*limits, 
 	}
 	return &limits{
 		rate: rate, burst: burst, interval: interval,
-		args1: []any{strconv.FormatInt(interval, 10), strconv.Itoa(burst), "1"},
+		args1: []any{strconv.FormatInt(interval, 10), strconv.Itoa(burst), "1", "1"},
 	}, nil
 }
 
-// args returns the script's ARGV for n events.
-func (p *limits) args(n int) []any {
-	if n == 1 {
+// args returns the script's ARGV to take at least lo and at most hi events.
+func (p *limits) args(lo, hi int) []any {
+	if lo == 1 && hi == 1 {
 		return p.args1
 	}
-	return []any{p.args1[0], p.args1[1], strconv.Itoa(n)}
+	return []any{p.args1[0], p.args1[1], strconv.Itoa(lo), strconv.Itoa(hi)}
 }

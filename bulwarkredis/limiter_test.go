@@ -55,7 +55,7 @@ func TestLimiterSharedBurstAndSpacing(t *testing.T) {
 	c1, c2 := newClient(t), newClient(t)
 	prefix := testPrefix(t, c1)
 	const interval = 20 * time.Minute // 3 per hour: the real time the test takes is noise
-	cfg := LimiterConfig{Name: "api", Limit: 3, Per: time.Hour, Burst: 3, Prefix: prefix}
+	cfg := LimiterConfig{Name: "api", Limit: 3, Per: time.Hour, Burst: 3, Prefix: prefix, RefusalCache: -1} // advance moves time under the refusal cache
 	r1, err := NewLimiter(c1, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestLimiterSharedBurstAndSpacing(t *testing.T) {
 func TestLimiterSmoothSpacing(t *testing.T) {
 	c := newClient(t)
 	prefix := testPrefix(t, c)
-	lim, err := NewLimiter(c, LimiterConfig{Rate: 1.0 / 3600, Prefix: prefix}) // Burst 1: one an hour
+	lim, err := NewLimiter(c, LimiterConfig{Rate: 1.0 / 3600, Prefix: prefix, RefusalCache: -1}) // Burst 1: one an hour
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,14 +294,18 @@ func TestLimiterUnlimited(t *testing.T) {
 	}
 }
 
-// A dependency failure, with both fail modes.
+// A dependency failure, failing open and closed.
 func TestLimiterUnavailable(t *testing.T) {
 	for _, failClosed := range []bool{false, true} {
-		t.Run(fmt.Sprintf("FailClosed=%v", failClosed), func(t *testing.T) {
+		mode := OutageOpen
+		if failClosed {
+			mode = OutageClosed
+		}
+		t.Run(mode.String(), func(t *testing.T) {
 			var reported atomic.Int32
 			var events atomic.Int32
 			lim, err := NewLimiter(clientTo(t, unreachableAddr), LimiterConfig{
-				Name: "api", Rate: 1, FailClosed: failClosed, Timeout: 50 * time.Millisecond,
+				Name: "api", Rate: 1, Outage: mode, Timeout: 50 * time.Millisecond,
 				OnError: func(err error) {
 					if errors.Is(err, ErrUnavailable) {
 						reported.Add(1)
@@ -347,7 +351,7 @@ func TestLimiterUnavailable(t *testing.T) {
 			if got := events.Load(); got != wantEvents {
 				t.Errorf("%d rejection events, want %d", got, wantEvents)
 			}
-			if s := lim.Snapshot(); s.Unavailable != 2 || s.Allowed != 0 || s.Rejected != 0 || s.FailClosed != failClosed {
+			if s := lim.Snapshot(); s.Unavailable != 2 || s.Allowed != 0 || s.Rejected != 0 || s.Outage != mode {
 				t.Errorf("snapshot %+v", s)
 			}
 		})
@@ -437,13 +441,13 @@ func TestDecisionReply(t *testing.T) {
 		want ratelimit.Decision
 		err  bool
 	}{
-		{[]any{int64(1), int64(2), int64(0), int64(5)}, ratelimit.Decision{Allowed: true, Limit: 3, Remaining: 2, ResetAfter: 5}, false},
-		{[]any{int64(0), int64(0), int64(-1), int64(5)}, ratelimit.Decision{Limit: 3, RetryAfter: ratelimit.Never, ResetAfter: 5}, false},
+		{[]any{int64(1), int64(1), int64(2), int64(0), int64(5), int64(0)}, ratelimit.Decision{Allowed: true, Limit: 3, Remaining: 2, ResetAfter: 5}, false},
+		{[]any{int64(0), int64(0), int64(0), int64(-1), int64(5), int64(0)}, ratelimit.Decision{Limit: 3, RetryAfter: ratelimit.Never, ResetAfter: 5}, false},
 		{[]any{int64(0), int64(0), int64(7)}, ratelimit.Decision{}, true},
-		{[]any{int64(0), "x", int64(7), int64(1)}, ratelimit.Decision{}, true},
+		{[]any{int64(0), int64(0), "x", int64(7), int64(1), int64(0)}, ratelimit.Decision{}, true},
 	}
 	for _, tt := range tests {
-		got, err := decision(tt.res, 3)
+		got, _, _, err := decision(tt.res, 3)
 		if got != tt.want || (err != nil) != tt.err {
 			t.Errorf("decision(%v) = %+v, %v; want %+v, error %v", tt.res, got, err, tt.want, tt.err)
 		}

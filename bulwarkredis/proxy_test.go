@@ -1,7 +1,6 @@
 package bulwarkredis
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -9,7 +8,8 @@ import (
 
 // proxy forwards TCP connections to a target until it is set down: then it
 // cuts the connections it forwards and closes new ones at once, as a
-// network partition would.
+// network partition would. Set to black-hole, it keeps every connection
+// open and drops what crosses it, as a firewall that drops packets would.
 type proxy struct {
 	ln     net.Listener
 	target string
@@ -17,6 +17,7 @@ type proxy struct {
 
 	mu    sync.Mutex
 	down  bool
+	hole  bool // black-hole: swallow everything
 	conns map[net.Conn]bool
 }
 
@@ -66,12 +67,37 @@ func (p *proxy) accept() {
 	}
 }
 
-// pipe copies from src to dst, then closes both.
+// pipe copies from src to dst, dropping what it reads while the proxy is
+// a black hole, then closes both.
 func (p *proxy) pipe(dst, src net.Conn) {
 	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			hole := p.hole
+			p.mu.Unlock()
+			if !hole {
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
 	src.Close()
 	dst.Close()
+}
+
+// blackhole starts or stops dropping what crosses the proxy, leaving the
+// connections open.
+func (p *proxy) blackhole(on bool) {
+	p.mu.Lock()
+	p.hole = on
+	p.mu.Unlock()
 }
 
 // setDown cuts the connections and refuses new ones, or lets them through
