@@ -44,7 +44,10 @@
 //     at once rather than sleep and fail.
 //
 // SetLimit, SetRate and SetBurst change the limit while the limiter runs,
-// keeping the events available now as they are.
+// keeping the events available now as they are; Tokens and Snapshot read
+// the limiter's figures. Each has an At form (SetLimitAt, SetRateAt,
+// SetBurstAt, TokensAt, SnapshotAt) that takes the time instead of reading
+// the clock, for a timeline of AllowAt calls.
 //
 // # Exactness
 //
@@ -60,11 +63,14 @@
 // # Per-key limits
 //
 // [Keyed] gives every key its own limit (AllowKey, CheckKey, WaitKey,
-// ExecuteKey) and remembers at most KeyedConfig.MaxKeys keys, however many
+// ExecuteKey, and PeekKey, which reads a key's state without remembering,
+// forgetting or counting anything) and remembers at most KeyedConfig.MaxKeys keys, however many
 // distinct keys arrive: keys are spread over shards of bounded size, idle
 // keys are dropped as new ones come, and when a shard is full it forgets
 // its least recently used key (exactly: each shard keeps its keys in order
-// of last use). Keys are never put in metrics or events.
+// of last use). KeyedConfig.HashSeed fixes how keys are spread over the
+// shards, for tests that must repeat. Keys are never put in metrics or
+// events.
 //
 // # Time
 //

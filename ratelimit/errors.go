@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/bulwark-go/bulwark"
 )
 
 // ErrLimited is the sentinel every rate-limit rejection matches:
@@ -18,7 +20,8 @@ var ErrLimited = errors.New("ratelimit: limited")
 const Never time.Duration = math.MaxInt64
 
 // LimitedError is the error a limiter refuses a call with. It matches
-// [ErrLimited] and implements bulwark.RetryAfter, so a retry policy waits as
+// [ErrLimited] and [bulwark.ErrRejected], and implements
+// bulwark.RetryAfter: a retry policy with Config.RetryRejected set waits as
 // long as the limiter asks.
 type LimitedError struct {
 	// Name is the limiter's Config.Name.
@@ -42,6 +45,10 @@ func (e *LimitedError) Error() string {
 
 // Unwrap returns [ErrLimited].
 func (e *LimitedError) Unwrap() error { return ErrLimited }
+
+// Is reports whether target is [bulwark.ErrRejected]: the call was refused
+// locally and did not run.
+func (e *LimitedError) Is(target error) bool { return target == bulwark.ErrRejected }
 
 // RetryAfter returns Delay.
 func (e *LimitedError) RetryAfter() time.Duration { return e.Delay }

@@ -1,7 +1,6 @@
 package ratelimit
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -121,7 +120,7 @@ func TestConcurrentCallersAdmitWhatOneGCRAAdmits(t *testing.T) {
 				wg.Wait()
 			}
 			if want := burst + 49*100; total != want {
-				t.Error(fmt.Sprintf("GOMAXPROCS %d: %d admitted, one GCRA admits %d", procs, total, want))
+				t.Errorf("GOMAXPROCS %d: %d admitted, one GCRA admits %d", procs, total, want)
 			}
 		})
 	}

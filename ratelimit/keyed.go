@@ -59,6 +59,13 @@ type KeyedConfig struct {
 	// still owe time, which resets their limit. Negative values are an
 	// error.
 	IdleTTL time.Duration
+
+	// HashSeed, when not 0, fixes how keys are spread over the shards, the
+	// same in every run and process, so that a test of eviction can be
+	// repeated. Default 0: a random spread chosen by NewKeyed, which a
+	// client cannot predict to crowd one shard with its keys; leave it 0
+	// in production.
+	HashSeed uint64
 }
 
 // Keyed limits each key separately, with the same rate and burst for all,
@@ -79,6 +86,7 @@ type Keyed struct {
 	idleTTL int64 // ticks; 0: the default, max(DefaultIdleTTL, refill time)
 	maxKeys int
 	seed    maphash.Seed
+	fixed   uint64 // KeyedConfig.HashSeed; 0: hash with seed
 	shards  []keyShard
 
 	setMu sync.Mutex // serializes SetLimit
@@ -135,6 +143,7 @@ func NewKeyed(cfg KeyedConfig) (*Keyed, error) {
 		obs:     cfg.Observer,
 		maxKeys: maxKeys,
 		seed:    maphash.MakeSeed(),
+		fixed:   cfg.HashSeed,
 		shards:  make([]keyShard, min(maxShards, max(1, maxKeys/minPerShard))),
 	}
 	if cfg.IdleTTL > 0 {
@@ -161,8 +170,30 @@ func NewKeyed(cfg KeyedConfig) (*Keyed, error) {
 func (k *Keyed) Name() string { return k.name }
 
 func (k *Keyed) shard(key string) *keyShard {
-	hi, _ := bits.Mul64(maphash.String(k.seed, key), uint64(len(k.shards)))
+	var h uint64
+	if k.fixed != 0 {
+		h = fixedHash(k.fixed, key)
+	} else {
+		h = maphash.String(k.seed, key)
+	}
+	hi, _ := bits.Mul64(h, uint64(len(k.shards)))
 	return &k.shards[hi]
+}
+
+// fixedHash hashes key with the seed: FNV-1a from the seed, then the
+// finalizer of splitmix64 to spread the bits. It is the same in every
+// process.
+func fixedHash(seed uint64, key string) uint64 {
+	h := seed ^ 14695981039346656037
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	return h ^ h>>31
 }
 
 // AllowKey reports whether one event for key may happen now, and if so
@@ -188,6 +219,52 @@ func (k *Keyed) CheckKey(key string) Decision {
 // negative.
 func (k *Keyed) CheckKeyN(key string, now time.Time, n int) Decision {
 	return k.check(key, k.at(now), false, n)
+}
+
+// PeekKey returns what CheckKey would decide for key now, and whether the
+// key is remembered, without counting, remembering or forgetting
+// anything: a key not remembered is described with a full burst, and the
+// order of keys by last use does not change.
+func (k *Keyed) PeekKey(key string) (d Decision, known bool) {
+	return k.peek(key, k.now(), 1)
+}
+
+// PeekKeyN is PeekKey for n events at the time now. It panics if n is
+// negative.
+func (k *Keyed) PeekKeyN(key string, now time.Time, n int) (d Decision, known bool) {
+	return k.peek(key, k.at(now), n)
+}
+
+func (k *Keyed) peek(key string, now uint64, n int) (Decision, bool) {
+	if n < 0 {
+		panic(fmt.Sprintf("ratelimit: negative event count %d", n))
+	}
+	p := k.limits.Load()
+	s := k.shard(key)
+	s.mu.Lock()
+	tat := now // a key not remembered has a full bucket
+	i, known := s.index[key]
+	if known {
+		e := &s.entries[i]
+		tat = e.tat
+		if e.lim != p {
+			tat = e.lim.rescale(p, e.tat, now)
+		}
+	}
+	s.mu.Unlock()
+	if p.unlimited {
+		return p.decision(true, 0, now, 0), known
+	}
+	if n > p.burst {
+		d := p.decision(false, tat, now, 0)
+		d.RetryAfter = Never
+		return d, known
+	}
+	next, over := p.take(tat, now, n)
+	if over > 0 {
+		return p.decision(false, tat, now, over), known
+	}
+	return p.decision(true, next, now, 0), known
 }
 
 func (k *Keyed) check(key string, now uint64, live bool, n int) Decision {

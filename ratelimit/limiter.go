@@ -280,20 +280,38 @@ func (l *Limiter) limited(delay time.Duration) error {
 // values New would refuse (a burst of 0 means 1). Calls concurrent with
 // SetLimit see either setting.
 func (l *Limiter) SetLimit(rate float64, burst int) error {
-	return l.set(func(*limits) (float64, int) { return rate, burst })
+	return l.set(0, true, func(*limits) (float64, int) { return rate, burst })
+}
+
+// SetLimitAt is SetLimit at the time now instead of the clock's: the events
+// that could be admitted at now stay as they are.
+func (l *Limiter) SetLimitAt(now time.Time, rate float64, burst int) error {
+	return l.set(l.at(now), false, func(*limits) (float64, int) { return rate, burst })
 }
 
 // SetRate changes the rate and keeps the burst; see SetLimit.
 func (l *Limiter) SetRate(rate float64) error {
-	return l.set(func(p *limits) (float64, int) { return rate, p.burst })
+	return l.set(0, true, func(p *limits) (float64, int) { return rate, p.burst })
+}
+
+// SetRateAt is SetRate at the time now; see SetLimitAt.
+func (l *Limiter) SetRateAt(now time.Time, rate float64) error {
+	return l.set(l.at(now), false, func(p *limits) (float64, int) { return rate, p.burst })
 }
 
 // SetBurst changes the burst and keeps the rate; see SetLimit.
 func (l *Limiter) SetBurst(burst int) error {
-	return l.set(func(p *limits) (float64, int) { return p.rate, burst })
+	return l.set(0, true, func(p *limits) (float64, int) { return p.rate, burst })
 }
 
-func (l *Limiter) set(change func(*limits) (float64, int)) error {
+// SetBurstAt is SetBurst at the time now; see SetLimitAt.
+func (l *Limiter) SetBurstAt(now time.Time, burst int) error {
+	return l.set(l.at(now), false, func(p *limits) (float64, int) { return p.rate, burst })
+}
+
+// set changes the setting at now, or, when live, at a reading of the clock
+// taken after loading the state (see clock).
+func (l *Limiter) set(now uint64, live bool, change func(*limits) (float64, int)) error {
 	l.setMu.Lock()
 	defer l.setMu.Unlock()
 	p := l.limits.Load()
@@ -305,7 +323,9 @@ func (l *Limiter) set(change func(*limits) (float64, int)) error {
 	q.keepInterval(p)
 	for {
 		tat := l.tat.Load()
-		now := l.now() // after tat; see clock
+		if live {
+			now = l.now() // after tat; see clock
+		}
 		if l.tat.CompareAndSwap(tat, p.rescale(q, tat, now)) {
 			break
 		}
@@ -314,24 +334,48 @@ func (l *Limiter) set(change func(*limits) (float64, int)) error {
 	return nil
 }
 
+// Tokens returns how many events could be admitted now: negative while
+// reservations wait, +Inf when unlimited.
+func (l *Limiter) Tokens() float64 {
+	tat := l.tat.Load()
+	return l.limits.Load().tokens(tat, l.now())
+}
+
+// TokensAt is Tokens at the time now instead of the clock's, for a
+// timeline of AllowAt, AllowN and ReserveN calls.
+func (l *Limiter) TokensAt(now time.Time) float64 {
+	return l.limits.Load().tokens(l.tat.Load(), l.at(now))
+}
+
 // Snapshot holds a [Limiter]'s live figures.
 type Snapshot struct {
 	Allowed  uint64  // calls admitted since the limiter was made
 	Rejected uint64  // calls refused since the limiter was made
 	Rate     float64 // events per second; +Inf when unlimited
 	Burst    int     // the most events admitted at once
-	Tokens   float64 // events that could be admitted now; negative while reservations wait
+	Tokens   float64 // events that could be admitted at the snapshot's time; negative while reservations wait
 }
 
-// Snapshot returns the limiter's current figures.
+// Snapshot returns the limiter's current figures, with Tokens at the
+// clock's time. On a timeline of AllowAt calls, use SnapshotAt.
 func (l *Limiter) Snapshot() Snapshot {
+	tat := l.tat.Load()
+	return l.snapshot(tat, l.now())
+}
+
+// SnapshotAt is Snapshot with Tokens at the time now; it does not read the
+// clock.
+func (l *Limiter) SnapshotAt(now time.Time) Snapshot {
+	return l.snapshot(l.tat.Load(), l.at(now))
+}
+
+func (l *Limiter) snapshot(tat, now uint64) Snapshot {
 	p := l.limits.Load()
-	tokens := p.tokens(l.tat.Load(), l.now())
 	return Snapshot{
 		Allowed:  l.allowed.Load(),
 		Rejected: l.rejected.Load(),
 		Rate:     p.rate,
 		Burst:    p.burst,
-		Tokens:   tokens,
+		Tokens:   p.tokens(tat, now),
 	}
 }
