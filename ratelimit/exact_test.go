@@ -70,7 +70,7 @@ func TestAdmitsWhatOneGCRAAdmits(t *testing.T) {
 				for range 5000 {
 					now = now.Add(time.Duration(rng.ExpFloat64() * float64(time.Second) / rate / 1.2))
 					if rng.IntN(50) == 0 {
-						now = now.Add(time.Duration(rng.IntN(int(float64(burst) / rate * 1e3))) * ms)
+						now = now.Add(time.Duration(rng.IntN(int(float64(burst)/rate*1e3))) * ms)
 					}
 					n := 1
 					if rng.IntN(4) == 0 {
