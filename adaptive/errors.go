@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/bulwark-go/bulwark"
 )
 
 // ErrOverloaded is the sentinel every [*OverloadedError] matches:
@@ -14,7 +16,8 @@ var ErrOverloaded = errors.New("adaptive: overloaded")
 // OverloadedError is returned when a [Limiter] sheds a call: the calls in
 // flight had reached the limit for the call's priority and the queue was
 // full, or the call waited in the queue for Config.QueueTimeout, or a more
-// important call took its place in the queue. It matches [ErrOverloaded].
+// important call took its place in the queue. It matches [ErrOverloaded]
+// and [bulwark.ErrRejected].
 type OverloadedError struct {
 	Limit    int           // the limit when the call was shed
 	InFlight int           // the calls in flight then
@@ -31,8 +34,11 @@ func (e *OverloadedError) Error() string {
 	return s
 }
 
-// Is reports whether target is [ErrOverloaded].
-func (e *OverloadedError) Is(target error) bool { return target == ErrOverloaded }
+// Is reports whether target is [ErrOverloaded] or [bulwark.ErrRejected]:
+// the call was shed locally and did not run.
+func (e *OverloadedError) Is(target error) bool {
+	return target == ErrOverloaded || target == bulwark.ErrRejected
+}
 
 // RetryAfter returns the latest latency estimate: about when a call in
 // flight finishes and frees a place. It is zero before any call finished.

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -84,7 +85,9 @@ func (b *Breaker) State() State { return b.cur.Load().state }
 // outcome; otherwise it returns a [*OpenError] without running op.
 //
 // The outcome is classified in this order: the caller's own cancellation
-// (bulwark.CallerDone) is ignored; an error is ignored if Config.IsIgnored
+// (bulwark.CallerDone) is ignored; so is a local rejection by a policy
+// inside the breaker ([bulwark.ErrRejected]) unless Config.CountRejected is
+// set; an error is ignored if Config.IsIgnored
 // says so, else a failure unless Config.IsFailure says it is not; a nil
 // error is a success unless Config.FailureResult says the result is a
 // failure. A panic in op counts as a failure and is re-raised with its
@@ -212,6 +215,9 @@ func (b *Breaker) clock() time.Duration { return time.Since(b.origin) }
 // classify classifies a non-nil error that is not the caller's own
 // cancellation.
 func classify(s *settings, err error) bulwark.Outcome {
+	if !s.countRejected && errors.Is(err, bulwark.ErrRejected) {
+		return bulwark.OutcomeIgnored // refused by a policy inside this one: the dependency was not called
+	}
 	if s.isIgnored != nil && s.isIgnored(err) {
 		return bulwark.OutcomeIgnored
 	}

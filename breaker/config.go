@@ -122,6 +122,11 @@ type Config struct {
 	// consulted before IsFailure. Default: nil, no error is ignored. The
 	// caller's own cancellation (see bulwark.CallerDone) is always ignored.
 	IsIgnored func(err error) bool
+	// CountRejected counts as a failure an error that matches
+	// [bulwark.ErrRejected]: a policy inside the breaker (a bulkhead, a rate
+	// limiter, another breaker) refused the call and the dependency was not
+	// called. Default: false, such an error is ignored, like IsIgnored.
+	CountRejected bool
 	// FailureResult classifies a result returned with a nil error: true
 	// counts the call as a failure (an HTTP 503 response, say). Default:
 	// nil, a nil error is a success.
@@ -177,6 +182,7 @@ type settings struct {
 	maxHalfOpen   time.Duration
 	isFailure     func(error) bool
 	isIgnored     func(error) bool
+	countRejected bool
 	failureResult func(any) bool
 	metricsOnly   bool
 	onChange      func(Change)
@@ -204,6 +210,7 @@ func (c *Config) settings() (*settings, error) {
 		maxHalfOpen:   c.MaxHalfOpen,
 		isFailure:     c.IsFailure,
 		isIgnored:     c.IsIgnored,
+		countRejected: c.CountRejected,
 		failureResult: c.FailureResult,
 		metricsOnly:   c.MetricsOnly,
 		onChange:      c.OnStateChange,

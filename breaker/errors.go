@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/bulwark-go/bulwark"
 )
 
 // ErrOpen is the error every rejection of a [Breaker] matches with
@@ -17,7 +19,7 @@ var ErrOpen = errors.New("breaker: open")
 var ErrMetricsOnly = errors.New("breaker: metrics-only, transition not enforced")
 
 // OpenError is the error a [Breaker] rejects a call with. It matches
-// [ErrOpen] and implements bulwark.RetryAfter.
+// [ErrOpen] and [bulwark.ErrRejected], and implements bulwark.RetryAfter.
 //
 // The breaker hands out one OpenError per state it enters, shared by every
 // call it rejects meanwhile, so that rejecting allocates nothing: do not
@@ -54,8 +56,9 @@ func (e *OpenError) Error() string {
 	return "breaker: " + e.Name + ": " + msg
 }
 
-// Is reports whether target is [ErrOpen].
-func (e *OpenError) Is(target error) bool { return target == ErrOpen }
+// Is reports whether target is [ErrOpen] or [bulwark.ErrRejected]: the
+// call was refused locally and did not run.
+func (e *OpenError) Is(target error) bool { return target == ErrOpen || target == bulwark.ErrRejected }
 
 // RetryAfter returns how long until the open wait ends, or 0 when Until is
 // zero or past.

@@ -45,7 +45,7 @@ func TestAdmittedAtUntil(t *testing.T) {
 func TestRetryWaitsOutOpenBreaker(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		br := mustNew(t, Config{Window: WindowConsecutive, WindowSize: 1, WaitDuration: 20 * time.Millisecond})
-		rt, err := retry.New(retry.Config{MaxAttempts: 2})
+		rt, err := retry.New(retry.Config{MaxAttempts: 2, RetryRejected: true})
 		if err != nil {
 			t.Fatal(err)
 		}

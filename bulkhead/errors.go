@@ -3,6 +3,8 @@ package bulkhead
 import (
 	"errors"
 	"fmt"
+
+	"github.com/bulwark-go/bulwark"
 )
 
 // ErrFull is the sentinel every rejection matches: errors.Is(err,
@@ -12,7 +14,7 @@ import (
 var ErrFull = errors.New("bulkhead: full")
 
 // FullError is the error a [Bulkhead] returns when it turns a call away. It
-// matches [ErrFull] through Unwrap.
+// matches [ErrFull] through Unwrap, and [bulwark.ErrRejected].
 //
 // A bulkhead returns the same *FullError value to every call it rejects
 // while its capacity stays the same, so that a rejection does not allocate:
@@ -31,3 +33,7 @@ func (e *FullError) Error() string {
 
 // Unwrap returns [ErrFull].
 func (e *FullError) Unwrap() error { return ErrFull }
+
+// Is reports whether target is [bulwark.ErrRejected]: the call was refused
+// locally and did not run.
+func (e *FullError) Is(target error) bool { return target == bulwark.ErrRejected }

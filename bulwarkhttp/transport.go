@@ -468,8 +468,6 @@ func retryableError(err error) bool {
 		return true
 	}
 	switch {
-	case errors.Is(err, breaker.ErrOpen), errors.Is(err, ratelimit.ErrLimited):
-		return false // local rejections: retrying would only wait for them
 	case errors.Is(err, timeout.ErrTimeout):
 		return true
 	}

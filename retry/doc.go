@@ -27,7 +27,11 @@
 // Every error is retried except:
 //   - errors marked with [Permanent], which come back at once, unmarked;
 //   - the caller's own cancellation ([bulwark.CallerDone]);
-//   - errors for which Config.Retryable returns false.
+//   - errors for which Config.Retryable returns false;
+//   - local rejections ([bulwark.ErrRejected]: an open breaker, a full
+//     bulkhead, a rate limiter, a shedding adaptive limiter inside the
+//     retry), unless Config.RetryRejected is set: the call did not run, and
+//     the policy that refused it has already decided.
 //
 // Config.RetryOnResult can also retry successful results (an empty page, a
 // "try later" payload). An attempt that ran out of its own
@@ -35,8 +39,8 @@
 // caller still has time.
 //
 // When an error carries a delay demanded by the dependency
-// ([bulwark.RetryAfter]: an HTTP 429 or 503, an open breaker, a rate
-// limiter), that delay replaces the backoff's for the next wait, capped by
+// ([bulwark.RetryAfter]: an HTTP 429 or 503; an open breaker or a rate
+// limiter when Config.RetryRejected is set), that delay replaces the backoff's for the next wait, capped by
 // Config.MaxRetryAfter.
 //
 // # Backoff and jitter

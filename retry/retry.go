@@ -65,8 +65,16 @@ type Config struct {
 
 	// Retryable reports whether an attempt's error is worth retrying. Nil
 	// means every error is. Whatever it says, a [Permanent] error and the
-	// caller's own cancellation ([bulwark.CallerDone]) are never retried.
+	// caller's own cancellation ([bulwark.CallerDone]) are never retried,
+	// nor a local rejection unless RetryRejected is set.
 	Retryable func(err error) bool
+	// RetryRejected retries an error that matches [bulwark.ErrRejected]: a
+	// policy inside the retry (a breaker, a bulkhead, a rate limiter)
+	// refused the attempt locally and the dependency was not called.
+	// Default: false, such an error is returned at once, since retrying it
+	// would mostly wait out the RetryAfter of a breaker or limiter that has
+	// already decided. When true, Retryable is still asked.
+	RetryRejected bool
 	// RetryOnResult, if set, is asked about every successful result; when it
 	// returns true the call is retried as if it had failed.
 	RetryOnResult func(result any) bool
@@ -111,6 +119,7 @@ type Retry struct {
 	jitter         Jitter
 	attemptTimeout time.Duration
 	retryable      func(error) bool
+	retryRejected  bool
 	retryOnResult  func(any) bool
 	maxRetryAfter  time.Duration
 	budget         *Budget
@@ -153,6 +162,7 @@ func New(c Config) (*Retry, error) {
 		jitter:         c.Jitter,
 		attemptTimeout: c.AttemptTimeout,
 		retryable:      c.Retryable,
+		retryRejected:  c.RetryRejected,
 		retryOnResult:  c.RetryOnResult,
 		maxRetryAfter:  c.MaxRetryAfter,
 		budget:         c.Budget,
@@ -187,7 +197,8 @@ func (r *Retry) Name() string { return r.name }
 //   - the result of the first attempt that succeeds (and that RetryOnResult,
 //     if set, accepts);
 //   - the attempt's error unchanged, with no retry, when the error is not
-//     retryable (Retryable said no, or it is the caller's cancellation), or
+//     retryable (Retryable said no, it is the caller's cancellation, or it
+//     is a local rejection and RetryRejected is false), or
 //     when MaxAttempts is 1; for an error made by [Permanent], the error it
 //     wraps;
 //   - ctx.Err() when ctx ends during a wait between attempts; the attempt's
@@ -243,6 +254,9 @@ func (r *Retry) again(ctx context.Context, op bulwark.Operation, start time.Time
 				return v, p.err
 			}
 			if IsPermanent(err) || bulwark.CallerDone(ctx, err) {
+				return v, err
+			}
+			if !r.retryRejected && errors.Is(err, bulwark.ErrRejected) {
 				return v, err
 			}
 			if !timedOut && r.retryable != nil && !r.retryable(err) {

@@ -77,9 +77,9 @@ func run(out io.Writer, seconds, perSecond int) error {
 		Name:        "dependency",
 		MaxAttempts: 3,
 		Backoff:     retry.Constant{Interval: 20 * time.Millisecond},
-		// Do not retry into an open breaker: it would only be rejected again.
-		Retryable: func(err error) bool { return !errors.Is(err, breaker.ErrOpen) },
-		OnRetry:   func(context.Context, retry.Event) { retried.Add(1) },
+		// An open breaker's rejection is not retried (it would only be
+		// rejected again): retry.Config.RetryRejected is false by default.
+		OnRetry: func(context.Context, retry.Event) { retried.Add(1) },
 	})
 	if err != nil {
 		return err
