@@ -402,6 +402,20 @@ func (b *Bulkhead) SetCapacity(n int) error {
 	return nil
 }
 
+// InUse returns the number of permits held now: above the capacity for a
+// while after a shrink. It is one atomic load, cheap enough for a leak
+// check after every test or a gauge read on every scrape.
+func (b *Bulkhead) InUse() int { return int(inUseOf(b.state.Load())) }
+
+// Available returns the number of permits free now: the capacity less the
+// permits held, and 0 while a shrink leaves more held than the capacity.
+// A free permit may be taken by another caller a moment later; to take
+// one, use TryAcquire.
+func (b *Bulkhead) Available() int {
+	s := b.state.Load()
+	return int(max(capOf(s)-inUseOf(s), 0))
+}
+
 // Snapshot holds a [Bulkhead]'s live figures.
 type Snapshot struct {
 	Capacity int    // the number of permits

@@ -41,7 +41,9 @@
 // [Bulkhead.Acquire] (or [Bulkhead.TryAcquire], which never waits) and
 // [Bulkhead.Release] split Execute in two for code that cannot wrap a
 // function. They return no closure and allocate nothing: each successful
-// Acquire must be matched by exactly one Release.
+// Acquire must be matched by exactly one Release. [Bulkhead.InUse] and
+// [Bulkhead.Available] read the permits held and free (one atomic load,
+// taking nothing): a test can check that every permit came back.
 //
 // # Changing the capacity
 //
