@@ -24,12 +24,17 @@ const maxNodeVisits = 100_000
 // decoder walks a yaml.Node tree into Go values, naming every problem by its
 // key path. It rejects unknown keys, duplicate keys and merge keys.
 type decoder struct {
-	errs   ConfigErrors
-	lines  map[string]int // key path -> line, for validation errors
-	visits int
+	errs    ConfigErrors
+	dropped int            // problems past MaxReportedErrors
+	lines   map[string]int // key path -> line, for validation errors
+	visits  int
 }
 
 func (d *decoder) fail(path string, n *yaml.Node, format string, args ...any) {
+	if len(d.errs) >= MaxReportedErrors {
+		d.dropped++
+		return
+	}
 	line := 0
 	if n != nil {
 		line = n.Line
@@ -37,9 +42,11 @@ func (d *decoder) fail(path string, n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, &ConfigError{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
-// parseYAML decodes data into c. It reports problems of form (syntax, types,
-// unknown keys); validation of values comes after.
-func parseYAML(data []byte, c *Config) (lines map[string]int, err error) {
+// parseYAML decodes data into c. It returns an error when data is not one
+// YAML document; problems of form (types, unknown keys) are in the
+// decoder's errs, with c decoded as far as it could be. Validation of
+// values comes after.
+func parseYAML(data []byte, c *Config) (*decoder, error) {
 	if len(data) > MaxConfigBytes {
 		return nil, ConfigErrors{{Msg: fmt.Sprintf("config is %d bytes, more than the %d allowed", len(data), MaxConfigBytes)}}
 	}
@@ -49,12 +56,12 @@ func parseYAML(data []byte, c *Config) (lines map[string]int, err error) {
 		if errors.Is(err, io.EOF) {
 			return nil, ConfigErrors{{Msg: "config is empty"}}
 		}
-		return nil, ConfigErrors{{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+		return nil, ConfigErrors{syntaxError(data, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return nil, ConfigErrors{{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
+			return nil, ConfigErrors{syntaxError(data, err)}
 		}
 		return nil, ConfigErrors{{Line: extra.Line, Msg: "more than one YAML document; put everything in one"}}
 	}
@@ -67,10 +74,7 @@ func parseYAML(data []byte, c *Config) (lines map[string]int, err error) {
 		root = root.Content[0]
 	}
 	d.value("", root, reflect.ValueOf(c).Elem())
-	if len(d.errs) > 0 {
-		return nil, d.errs
-	}
-	return d.lines, nil
+	return d, nil
 }
 
 var durationType = reflect.TypeFor[time.Duration]()

@@ -23,11 +23,12 @@ var ErrNoRoute = errors.New("sidecar: no such route")
 // whole file (a YAML syntax error).
 type ConfigError struct {
 	Path string // key path, empty for the whole file
-	Line int    // line in the file, 0 when unknown
-	Msg  string // what is wrong
+	Line   int    // line in the file, 0 when unknown
+	Column int    // column in the line (1 for its first byte), 0 when unknown
+	Msg    string // what is wrong
 }
 
-// Error returns "path: msg (line N)".
+// Error returns "path: msg (line N)", or "msg (line N, column M)".
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	if e.Path != "" {
@@ -38,6 +39,10 @@ func (e *ConfigError) Error() string {
 	if e.Line > 0 {
 		b.WriteString(" (line ")
 		b.WriteString(strconv.Itoa(e.Line))
+		if e.Column > 0 {
+			b.WriteString(", column ")
+			b.WriteString(strconv.Itoa(e.Column))
+		}
 		b.WriteString(")")
 	}
 	return b.String()

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -28,14 +27,17 @@ import (
 // range are errors; nothing is silently dropped or adjusted.
 func ParseConfig(data []byte) (*Config, error) {
 	c := &Config{}
-	lines, err := parseYAML(data, c)
+	d, err := parseYAML(data, c)
 	if err != nil {
-		return nil, err
+		return nil, err // not YAML, or not one document: nothing to validate
 	}
-	v := &validator{lines: lines}
+	// Validate what was decoded, even if some of it was not, so that one
+	// run reports every problem; a value the decoder already refused is
+	// not reported again.
+	v := &validator{lines: d.lines, refused: d.errs}
 	v.config(c)
-	if len(v.errs) > 0 {
-		return nil, v.errs
+	if errs := mergeErrors(d.errs, v.errs); len(errs) > 0 {
+		return nil, capErrors(errs, d.dropped+v.dropped)
 	}
 	applyDefaults(c)
 	return c, nil
@@ -52,24 +54,6 @@ func LoadConfig(path string) (*Config, []byte, error) {
 		return nil, data, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, data, nil
-}
-
-func readConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	buf := make([]byte, MaxConfigBytes+1)
-	n := 0
-	for n < len(buf) {
-		m, err := f.Read(buf[n:])
-		n += m
-		if err != nil {
-			break
-		}
-	}
-	return buf[:n], nil
 }
 
 func applyDefaults(c *Config) {
@@ -128,11 +112,22 @@ func applyDefaults(c *Config) {
 }
 
 type validator struct {
-	errs  ConfigErrors
-	lines map[string]int
+	errs    ConfigErrors
+	dropped int // problems past MaxReportedErrors
+	lines   map[string]int
+	refused ConfigErrors // the decoder's: no second report under these paths
 }
 
 func (v *validator) fail(path, format string, args ...any) {
+	for _, e := range v.refused {
+		if related(path, e.Path) {
+			return
+		}
+	}
+	if len(v.errs) >= MaxReportedErrors {
+		v.dropped++
+		return
+	}
 	line := v.lines[path]
 	for p := path; line == 0 && p != ""; {
 		i := strings.LastIndexAny(p, ".[")
@@ -196,6 +191,7 @@ func (v *validator) config(c *Config) {
 	if c.Listen != "" && c.Listen == c.Admin.Listen && !strings.HasSuffix(c.Listen, ":0") {
 		v.fail("admin.listen", "must differ from listen, both are %q", c.Listen)
 	}
+	v.memory(c)
 	v.nonNegative("shutdown_timeout", c.ShutdownTimeout)
 	if c.Reload.Poll < 0 || (c.Reload.Poll > 0 && c.Reload.Poll < MinPollInterval) {
 		v.fail("reload.poll", "must be 0 (off) or at least %v, got %v", MinPollInterval, c.Reload.Poll)

@@ -2,11 +2,13 @@ package sidecar
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -146,9 +148,10 @@ func TestReloadOnSignalAndPoll(t *testing.T) {
 		if s.Generation() != 2 {
 			t.Errorf("after SIGHUP: generation %d, want 2", s.Generation())
 		}
-		// Polling picks up a change within one interval.
+		// Polling picks up a change once it reads the same twice: within
+		// two intervals.
 		writeConfig(t, path, reloadYAML, "http://127.0.0.1:1", "200ms", "3m")
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(450 * time.Millisecond)
 		synctest.Wait()
 		if s.Generation() != 3 || s.Config().Routes[0].Breaker.Wait != 3*time.Minute {
 			t.Errorf("after a change: generation %d", s.Generation())
@@ -196,4 +199,159 @@ func mustParse(t *testing.T, yaml string) *Config {
 		t.Fatal(err)
 	}
 	return c
+}
+
+const twoRoutesYAML = `
+listen: 127.0.0.1:0
+admin: {listen: 127.0.0.1:0}
+reload: {poll: 200ms}
+routes:
+  - name: api
+    prefix: /api/
+    upstream: http://127.0.0.1:1
+    breaker: {wait: 1m}
+  - name: orders
+    prefix: /orders/
+    upstream: http://127.0.0.1:1
+    breaker: {wait: %s}
+`
+
+// pollServer runs a server from a config file with polling on, in a
+// synctest bubble.
+func pollServer(t *testing.T, path string, logs *syncBuffer) (*Server, func()) {
+	t.Helper()
+	n := newMemNet()
+	s, err := Open(path, Options{Listen: n.Listen, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- s.run(ctx, nil) }()
+	return s, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}
+}
+
+// TestPollWaitsForStableFile: a file caught half-written (a valid prefix
+// that lacks a route) is not applied; the complete file is, once it reads
+// the same twice, and the route's forced-open breaker is still forced open.
+func TestPollWaitsForStableFile(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(dir, "bulwark.yaml")
+		full := fmt.Sprintf(twoRoutesYAML, "1m")
+		os.WriteFile(path, []byte(full), 0o644)
+		s, stop := pollServer(t, path, &syncBuffer{})
+		defer stop()
+		br, _ := s.Breaker("orders")
+		br.ForceOpen()
+
+		// The writer has written up to the second route only.
+		changed := fmt.Sprintf(twoRoutesYAML, "2m")
+		os.WriteFile(path, []byte(changed[:strings.Index(changed, "  - name: orders")]), 0o644)
+		time.Sleep(250 * time.Millisecond) // one poll sees the prefix
+		synctest.Wait()
+		if g := s.Generation(); g != 1 {
+			t.Fatalf("a file read once was applied: generation %d, routes %d", g, len(s.Config().Routes))
+		}
+		// The writer finishes.
+		os.WriteFile(path, []byte(changed), 0o644)
+		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		if g := s.Generation(); g != 1 {
+			t.Fatalf("the complete file was applied on its first read: generation %d", g)
+		}
+		time.Sleep(200 * time.Millisecond)
+		synctest.Wait()
+		if g := s.Generation(); g != 2 || len(s.Config().Routes) != 2 || s.Config().Routes[1].Breaker.Wait != 2*time.Minute {
+			t.Fatalf("the stable file was not applied: generation %d", g)
+		}
+		br2, _ := s.Breaker("orders")
+		if br2 != br || br.State().String() != "forced-open" {
+			t.Errorf("orders breaker after the reload: %s (same breaker: %v), want forced-open", br2.State(), br2 == br)
+		}
+	})
+}
+
+// TestPollReportsUnreadableFile: a deleted file and a directory at the path
+// are logged once each and shown as the last reload's error; the running
+// config keeps serving, and the file is picked up again when it returns.
+func TestPollReportsUnreadableFile(t *testing.T) {
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		path := filepath.Join(dir, "bulwark.yaml")
+		os.WriteFile(path, fmt.Appendf(nil, twoRoutesYAML, "1m"), 0o644)
+		logs := &syncBuffer{}
+		s, stop := pollServer(t, path, logs)
+		defer stop()
+
+		os.Remove(path)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		st := s.Snapshot().LastReload
+		if st == nil || st.OK || !strings.Contains(st.Error, "no such file") {
+			t.Errorf("deleted file: last reload %+v", st)
+		}
+		if n := strings.Count(logs.String(), "config file unreadable"); n != 1 {
+			t.Errorf("deleted file logged %d times:\n%s", n, logs)
+		}
+		os.Mkdir(path, 0o755)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		st = s.Snapshot().LastReload
+		if st == nil || st.OK || !strings.Contains(st.Error, "is a directory") {
+			t.Errorf("directory: last reload %+v", st)
+		}
+		if s.Generation() != 1 || len(s.Config().Routes) != 2 {
+			t.Errorf("the running config changed: generation %d", s.Generation())
+		}
+		os.Remove(path)
+		os.WriteFile(path, fmt.Appendf(nil, twoRoutesYAML, "5m"), 0o644)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if st := s.Snapshot().LastReload; s.Generation() != 2 || st == nil || !st.OK {
+			t.Errorf("file back: generation %d, last reload %+v", s.Generation(), st)
+		}
+	})
+	if _, _, err := LoadConfig(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("LoadConfig of a directory: %v", err)
+	}
+}
+
+// TestPollAllocations: polling an unchanged file reads it only when its
+// stamp changed, and reading a small file allocates about its size, not
+// MaxConfigBytes.
+func TestPollAllocations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bulwark.yaml")
+	os.WriteFile(path, fmt.Appendf(nil, twoRoutesYAML, "1m"), 0o644)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(path, old, old)
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := &poller{handled: sha256.Sum256(s.gen.Load().raw)}
+	s.pollOnce(p) // the first look reads the file
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 100 {
+		s.pollOnce(p)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 100*2048 {
+		t.Errorf("100 polls of an unchanged file allocated %d bytes", got)
+	}
+	runtime.ReadMemStats(&before)
+	for range 10 {
+		readConfigFile(path)
+	}
+	runtime.ReadMemStats(&after)
+	if got := (after.TotalAlloc - before.TotalAlloc) / 10; got > 64<<10 {
+		t.Errorf("reading a %d-byte file allocated %d bytes", len(twoRoutesYAML), got)
+	}
 }

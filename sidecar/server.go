@@ -1,7 +1,6 @@
 package sidecar
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -158,44 +157,6 @@ func (s *Server) Apply(cfg *Config) error {
 	err := s.apply(cfg, nil)
 	s.recordReload(err)
 	return err
-}
-
-// Reload re-reads Options.ConfigPath and applies it. A file that does not
-// parse or validate is logged and leaves the running config in place.
-func (s *Server) Reload() error {
-	return s.reload(nil)
-}
-
-func (s *Server) reload(lastSeen *[]byte) error {
-	if s.opts.ConfigPath == "" {
-		return errors.New("sidecar: no config file to reload")
-	}
-	cfg, raw, err := LoadConfig(s.opts.ConfigPath)
-	if lastSeen != nil {
-		// Polling: act only on a change since the last look.
-		if raw == nil || bytes.Equal(raw, *lastSeen) {
-			return nil
-		}
-		*lastSeen = raw
-	}
-	if err == nil {
-		err = s.apply(cfg, raw)
-	}
-	s.recordReload(err)
-	if err != nil {
-		s.log.Error("reload failed; keeping the running config", "file", s.opts.ConfigPath, "err", err)
-		return err
-	}
-	s.log.Info("config reloaded", "file", s.opts.ConfigPath, "generation", s.Generation())
-	return nil
-}
-
-func (s *Server) recordReload(err error) {
-	st := &ReloadStatus{At: time.Now(), OK: err == nil}
-	if err != nil {
-		st.Error = err.Error()
-	}
-	s.lastReload.Store(st)
 }
 
 func (s *Server) apply(cfg *Config, raw []byte) error {
@@ -466,26 +427,4 @@ func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// poll reloads the config file when it changes, every reload.poll.
-func (s *Server) poll(ctx context.Context) {
-	lastSeen := s.gen.Load().raw
-	for {
-		d := s.Config().Reload.Poll
-		active := d > 0
-		if !active {
-			d = time.Second // look again later: a reload may turn polling on
-		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		if active {
-			s.reload(&lastSeen)
-		}
-	}
 }
