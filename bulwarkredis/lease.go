@@ -53,11 +53,18 @@ func (ls *leases) shard(key string) *leaseShard {
 }
 
 // acquire spends a leased token of key, waiting for a lease in flight if
-// there is one (up to ctx's end), or else makes the caller the one that
-// fetches the next lease: then fetch is true and the caller must call
-// fetched when the round trip is over.
-func (ls *leases) acquire(ctx context.Context, key string) (d ratelimit.Decision, ok, fetch bool) {
-	for range 3 {
+// there is one (until ctx ends or timeout passes), or else makes the
+// caller the one that fetches the next lease: then fetch is true and the
+// caller must call fetched when the round trip is over. When it gives up
+// waiting, ok and fetch are false and the caller asks Redis for itself.
+func (ls *leases) acquire(ctx context.Context, key string, timeout time.Duration) (d ratelimit.Decision, ok, fetch bool) {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for range 1000 {
 		now := time.Now()
 		s := ls.shard(key)
 		s.mu.Lock()
@@ -83,13 +90,18 @@ func (ls *leases) acquire(ctx context.Context, key string) (d ratelimit.Decision
 			return d, false, true
 		}
 		s.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(timeout)
+		}
 		select {
 		case <-wait:
 		case <-ctx.Done():
 			return d, false, false
+		case <-timer.C:
+			return d, false, false
 		}
 	}
-	return d, false, false // leases ran out under us: ask Redis for one
+	return d, false, false
 }
 
 // fetched ends the round trip for key's next lease; n unspent tokens were

@@ -388,7 +388,7 @@ func (l *Limiter) decide(ctx context.Context, rkey string, p *limits, lo, hi int
 	}
 	fetch, leased := false, 0
 	if l.lease != nil && p == l.lim && lo == 1 && hi == 1 {
-		d, ok, f := l.lease.acquire(ctx, rkey)
+		d, ok, f := l.lease.acquire(ctx, rkey, l.timeout)
 		if ok {
 			l.allowed.Add(1)
 			d.Limit = p.burst
