@@ -40,6 +40,10 @@ type Snapshot struct {
 	Wait time.Duration
 	// OpenUntil is when the current open wait ends; zero when not open.
 	OpenUntil time.Time
+	// LongestWait is the longest open wait the configuration allows:
+	// WaitDuration when the wait never grows, else its cap. Replicas
+	// sharing openings clamp a received one to it.
+	LongestWait time.Duration
 }
 
 // Snapshot returns the breaker's live figures.
@@ -59,6 +63,10 @@ func (b *Breaker) Snapshot() Snapshot {
 		ConsecutiveFailures: b.consec,
 		Ignored:             b.ignored.Load(),
 		Wait:                waitFor(cfg, b.level),
+		LongestWait:         cfg.wait,
+	}
+	if cfg.mult != 1 {
+		s.LongestWait = cfg.maxWait
 	}
 	if w.calls > 0 {
 		s.FailureRate = float64(w.fails) / float64(w.calls)
