@@ -215,7 +215,7 @@ func TestSnapshot(t *testing.T) {
 			Name: "db", State: StateClosed, Since: start, Shadow: StateClosed,
 			Window: WindowCount, WindowSize: 10,
 			Calls: 7, Failures: 2, SlowCalls: 3, FailureRate: 2.0 / 7, SlowCallRate: 3.0 / 7,
-			ConsecutiveFailures: 2, Ignored: 1, Wait: 30 * time.Second,
+			ConsecutiveFailures: 2, Ignored: 1, Wait: 30 * time.Second, LongestWait: 30 * time.Second,
 		}
 		if got != want {
 			t.Errorf("closed:\n got %+v\nwant %+v", got, want)
