@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/internal/perkey"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -80,6 +81,16 @@ type ClientConfig struct {
 	// forgets one whose breaker is closed (else any). Default:
 	// DefaultMaxBreakers (1000).
 	MaxBreakers int
+	// Watchers are told of each breaker when it is made (Watch) and when it
+	// is forgotten to make room (Unwatch), so that metrics and health
+	// checks follow every breaker, including one made again for a key that
+	// was forgotten: a *prommetrics.Metrics, an *otelmetrics.Metrics, a
+	// *health.Health or the watcher health.Health.Critical returns. They
+	// are called in the order the breakers come and go, one change at a
+	// time, and must not make calls through this Client. An error from
+	// Watch (a policy of the same name watched by hand) is dropped: the
+	// breaker is then not watched by that watcher. Default: nil.
+	Watchers []Watcher
 	// IsFailure reports whether a call's error counts as a failure for the
 	// breaker. The caller's own cancellation is never counted. Default: nil,
 	// the codes Unavailable, DeadlineExceeded, Internal, Unknown and
@@ -90,6 +101,14 @@ type ClientConfig struct {
 	// again on a new attempt (measured with proto.Size). A stream that sends
 	// more is no longer retried. Default: DefaultMaxReplayBytes (256 KiB).
 	MaxReplayBytes int
+}
+
+// A Watcher follows the breakers a [Client] makes on first use and
+// forgets: prommetrics.Metrics, otelmetrics.Metrics and health.Health (and
+// health.Health.Critical's result) are Watchers.
+type Watcher interface {
+	Watch(policies ...any) error
+	Unwatch(policies ...any)
 }
 
 // PerMethod is a ClientConfig.BreakerKey giving a breaker to each method.
@@ -113,7 +132,7 @@ type Client struct {
 	retryCodes     []codes.Code
 	userRetryable  func(error) bool
 	attemptTimeout time.Duration
-	breakers       *breakers // nil: no breaker
+	breakers       *perkey.Map[*breaker.Breaker] // nil: no breaker
 	breakerKey     func(target, method string) string
 	isFailure      func(error) bool
 	maxReplay      int
@@ -138,6 +157,13 @@ func NewClient(c ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.MaxReplayBytes must not be negative (got %d)", c.MaxReplayBytes)
 	case c.MaxPushback < 0:
 		return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.MaxPushback must not be negative (got %v)", c.MaxPushback)
+	case len(c.Watchers) > 0 && c.Breaker == nil:
+		return nil, errors.New("bulwarkgrpc: ClientConfig.Watchers is set but Breaker is nil")
+	}
+	for i, w := range c.Watchers {
+		if w == nil {
+			return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.Watchers[%d] is nil", i)
+		}
 	}
 	if cl.retryCodes == nil {
 		cl.retryCodes = DefaultRetryCodes
@@ -185,7 +211,32 @@ func NewClient(c ClientConfig) (*Client, error) {
 		if max == 0 {
 			max = DefaultMaxBreakers
 		}
-		cl.breakers = &breakers{template: bc, max: max, m: make(map[string]*breaker.Breaker)}
+		pc := perkey.Config[*breaker.Breaker]{
+			Max: max,
+			New: func(key string) (*breaker.Breaker, error) {
+				cfg := bc
+				if cfg.Name == "" {
+					cfg.Name = key
+				} else {
+					cfg.Name += ":" + key
+				}
+				return breaker.New(cfg)
+			},
+			Keep: func(b *breaker.Breaker) bool { return b.State() != breaker.StateClosed },
+		}
+		if ws := slices.Clone(c.Watchers); len(ws) > 0 {
+			pc.Made = func(b *breaker.Breaker) {
+				for _, w := range ws {
+					_ = w.Watch(b) // see ClientConfig.Watchers
+				}
+			}
+			pc.Forgotten = func(b *breaker.Breaker) {
+				for _, w := range ws {
+					w.Unwatch(b)
+				}
+			}
+		}
+		cl.breakers = perkey.New(pc)
 	}
 	return cl, nil
 }
@@ -220,7 +271,7 @@ func (c *Client) Breakers() map[string]*breaker.Breaker {
 	if c.breakers == nil {
 		return nil
 	}
-	return c.breakers.all()
+	return c.breakers.All()
 }
 
 // shouldRetry is the retry policy's Retryable.
@@ -268,7 +319,7 @@ func (c *Client) UnaryInterceptor() grpc.UnaryClientInterceptor {
 		var br *breaker.Breaker
 		if c.breakers != nil {
 			var err error
-			if br, err = c.breakers.get(c.breakerKey(cc.Target(), method)); err != nil {
+			if br, err = c.breakers.Get(c.breakerKey(cc.Target(), method)); err != nil {
 				return Error(err)
 			}
 		}
@@ -376,68 +427,6 @@ type attemptTimeoutError struct {
 func (e *attemptTimeoutError) Error() string { return e.err.Error() }
 func (e *attemptTimeoutError) Unwrap() []error {
 	return []error{e.err, errAttemptTimeout, &timeout.ExceededError{Duration: e.d}}
-}
-
-// breakers is a bounded map of breakers made lazily from a template.
-type breakers struct {
-	template breaker.Config
-	max      int
-	mu       sync.RWMutex
-	m        map[string]*breaker.Breaker
-}
-
-func (bs *breakers) get(key string) (*breaker.Breaker, error) {
-	bs.mu.RLock()
-	b := bs.m[key]
-	bs.mu.RUnlock()
-	if b != nil {
-		return b, nil
-	}
-	bs.mu.Lock()
-	defer bs.mu.Unlock()
-	if b := bs.m[key]; b != nil {
-		return b, nil
-	}
-	cfg := bs.template
-	if cfg.Name == "" {
-		cfg.Name = key
-	} else {
-		cfg.Name += ":" + key
-	}
-	b, err := breaker.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if len(bs.m) >= bs.max {
-		bs.evict()
-	}
-	bs.m[key] = b
-	return b, nil
-}
-
-// evict forgets one breaker, preferring a closed one; mu held.
-func (bs *breakers) evict() {
-	victim := ""
-	for k, b := range bs.m {
-		if b.State() == breaker.StateClosed {
-			delete(bs.m, k)
-			return
-		}
-		if victim == "" {
-			victim = k
-		}
-	}
-	delete(bs.m, victim)
-}
-
-func (bs *breakers) all() map[string]*breaker.Breaker {
-	bs.mu.RLock()
-	defer bs.mu.RUnlock()
-	out := make(map[string]*breaker.Breaker, len(bs.m))
-	for k, b := range bs.m {
-		out[k] = b
-	}
-	return out
 }
 
 var _ bulwark.Operation = (*unaryCall)(nil)

@@ -41,7 +41,7 @@ func (c *Client) StreamInterceptor() grpc.StreamClientInterceptor {
 		}
 		s := &clientStream{c: c, ctx: ctx, desc: desc, cc: cc, method: method, streamer: streamer, opts: opts}
 		if c.breakers != nil {
-			br, err := c.breakers.get(c.breakerKey(cc.Target(), method))
+			br, err := c.breakers.Get(c.breakerKey(cc.Target(), method))
 			if err != nil {
 				return nil, Error(err)
 			}

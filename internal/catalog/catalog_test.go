@@ -173,3 +173,31 @@ func TestDuplicate(t *testing.T) {
 		}
 	}
 }
+
+func TestWithout(t *testing.T) {
+	b1 := must(breaker.New(breaker.Config{Name: "db"}))
+	b2 := must(breaker.New(breaker.Config{Name: "db"})) // made again, same name
+	r := must(retry.New(retry.Config{Name: "db"}))
+	have, err := OfAll([]any{b1, r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		remove []any
+		want   []any
+	}{
+		{"by identity, not name", []any{b2}, []any{b1, r}},
+		{"one", []any{b1}, []any{r}},
+		{"all", []any{r, b1}, nil},
+		{"not a policy", []any{42, map[string]int{}}, []any{b1, r}},
+	} {
+		var got []any
+		for _, s := range Without(have, tt.remove) {
+			got = append(got, s.Policy)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

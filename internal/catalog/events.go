@@ -207,7 +207,7 @@ func sortedPolicies() []string {
 // NumKinds bounds the Kind values bulwark defines; NumOutcomes the Outcome
 // values (0 is "unknown").
 const (
-	NumKinds    = int(bulwark.KindWait) + 1
+	NumKinds    = int(bulwark.KindLimitChange) + 1
 	NumOutcomes = int(bulwark.OutcomeIgnored) + 1
 )
 

@@ -63,6 +63,8 @@ func (k *Kind) IsUnready(state string) bool { return slices.Contains(k.Unready, 
 type Source struct {
 	Kind *Kind
 	Name string
+	// Policy is the policy read, which Without compares.
+	Policy any
 	// Read stores the current values of Kind.Figures, in order, in values,
 	// which has Kind.Width() elements, and returns the current state (""
 	// if the kind has no states). A figure that does not apply to this
@@ -82,6 +84,7 @@ func Of(p any) (Source, error) {
 		return Source{}, fmt.Errorf("policy is nil")
 	}
 	if src, ok := of(p); ok {
+		src.Policy = p
 		return src, nil
 	}
 	return Source{}, fmt.Errorf("%T is not a bulwark policy with a known Snapshot", p)
@@ -115,6 +118,20 @@ func Duplicate(have, add []Source) (Source, bool) {
 		}
 	}
 	return Source{}, false
+}
+
+// Without returns the sources of have that read none of policies (compared
+// by identity, not name: a breaker made again under the name of one that
+// was forgotten is another policy), in order, in a new slice. The
+// exporters' and the health handler's Unwatch use it.
+func Without(have []Source, policies []any) []Source {
+	out := make([]Source, 0, len(have))
+	for _, s := range have {
+		if !slices.Contains(policies, s.Policy) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func b2f(b bool) float64 {
