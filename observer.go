@@ -93,6 +93,9 @@ const (
 	// KindWait: a call waited Delay before it was admitted (rate limiter,
 	// bulkhead queue).
 	KindWait
+	// KindLimitChange: the policy moved its limit (the adaptive limiter's
+	// calls in flight) From one value To another, both in decimal.
+	KindLimitChange
 )
 
 var kindNames = [...]string{
@@ -110,6 +113,7 @@ var kindNames = [...]string{
 	KindInversion:       "inversion",
 	KindLongWait:        "long_wait",
 	KindWait:            "wait",
+	KindLimitChange:     "limit_change",
 }
 
 // String returns the kind's name in snake case ("state_change").
@@ -150,7 +154,7 @@ type Event struct {
 	Name     string        // the policy instance's configured name
 	Outcome  Outcome       // KindCall
 	Slow     bool          // KindCall: slower than the slow-call threshold
-	From, To string        // KindStateChange
+	From, To string        // KindStateChange, KindLimitChange
 	Attempt  int           // KindRetry, KindExhausted, KindHedge
 	Delay    time.Duration // KindRetry, KindTimeout, KindWait, KindLongWait, KindRejected
 	Duration time.Duration // KindCall, when measured

@@ -3,6 +3,7 @@ package adaptive
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -67,8 +68,10 @@ type Config struct {
 	// Observer receives KindRejected (Err is the *OverloadedError) for every
 	// call shed, KindWait (Delay) when a queued call is admitted, and
 	// KindCall (Outcome, Duration, Err) when an admitted call is reported
-	// done. Limit changes are not reported; read them from Snapshot. Nil
-	// means no reporting.
+	// done, and KindLimitChange (From and To, the old and new limit in
+	// force in decimal, as Snapshot.Limit reports it) each time the limit
+	// moves: when a window of calls closes, and when a probe halves it and
+	// gives it back. Nil means no reporting.
 	Observer bulwark.Observer
 }
 
@@ -274,7 +277,9 @@ func (l *Limiter) release(t Token, o outcome, err error) {
 	now := l.now()
 	rtt := now - t.start
 	l.mu.Lock()
+	from := l.admit
 	l.releaseLocked(t.seq, rtt, o, now)
+	to := l.admit
 	l.mu.Unlock()
 	if l.observer != nil {
 		out := bulwark.OutcomeSuccess
@@ -286,6 +291,16 @@ func (l *Limiter) release(t Token, o outcome, err error) {
 		}
 		l.observer.Observe(bulwark.Event{Kind: bulwark.KindCall, Policy: "adaptive", Name: l.name,
 			Outcome: out, Duration: time.Duration(rtt), Err: err})
+		l.limitChanged(from, to)
+	}
+}
+
+// limitChanged reports a change of the limit in force, if there was one,
+// as a KindLimitChange event. The observer is not nil; l.mu is not held.
+func (l *Limiter) limitChanged(from, to int) {
+	if from != to {
+		l.observer.Observe(bulwark.Event{Kind: bulwark.KindLimitChange, Policy: "adaptive", Name: l.name,
+			From: strconv.Itoa(from), To: strconv.Itoa(to)})
 	}
 }
 

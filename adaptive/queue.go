@@ -94,8 +94,13 @@ func (l *Limiter) wait(ctx context.Context, p Priority, since int64) (Token, err
 		if ctxDone || ctx.Err() != nil {
 			// Admitted as the caller gave up: give the place back unused.
 			l.unclaimed++
+			from := l.admit
 			l.releaseLocked(w.seq, 0, outcomeIgnored, l.now())
+			to := l.admit
 			l.mu.Unlock()
+			if l.observer != nil {
+				l.limitChanged(from, to)
+			}
 			return Token{}, ctx.Err()
 		}
 		l.mu.Unlock()

@@ -27,6 +27,7 @@ var DefaultLevels = map[bulwark.Kind]slog.Level{
 	bulwark.KindInversion:       slog.LevelError,
 	bulwark.KindLongWait:        slog.LevelWarn,
 	bulwark.KindWait:            slog.LevelDebug,
+	bulwark.KindLimitChange:     slog.LevelInfo,
 }
 
 // messages are the record messages by kind.
@@ -45,6 +46,7 @@ var messages = [...]string{
 	bulwark.KindInversion:       "bulwark: lock-order inversion",
 	bulwark.KindLongWait:        "bulwark: long lock wait",
 	bulwark.KindWait:            "bulwark: call waited",
+	bulwark.KindLimitChange:     "bulwark: limit changed",
 }
 
 // Off, as the level of a kind of event in Config.Levels, silences that kind
