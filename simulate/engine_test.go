@@ -56,7 +56,7 @@ func run(t *testing.T, sc Scenario, mk func() (Target, []Gauge)) (res *Result, o
 	return res, buf.Bytes()
 }
 
-func healthy() Latency { return Latency{Dist: LogNormal, Value: 5 * time.Millisecond, Spread: 0.5} }
+func healthy() Latency { return Latency{Dist: LogNormal, Value: 5 * time.Millisecond, Sigma: 0.5} }
 
 func outage() Scenario {
 	return Scenario{

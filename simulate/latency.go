@@ -13,32 +13,33 @@ type Distribution string
 // The latency distributions.
 const (
 	Fixed       Distribution = "fixed"       // always Value
-	Normal      Distribution = "normal"      // mean Value, standard deviation Spread, cut at 0
-	LogNormal   Distribution = "lognormal"   // median Value, Spread is the σ of the logarithm
+	Normal      Distribution = "normal"      // mean Value, standard deviation StdDev, cut at 0
+	LogNormal   Distribution = "lognormal"   // median Value, σ of the logarithm Sigma
 	Percentiles Distribution = "percentiles" // interpolated between the given percentiles
 )
 
 // Latency is a distribution of service times.
 type Latency struct {
 	// Dist is the distribution. Default [Fixed].
-	Dist Distribution `json:"dist"`
+	Dist Distribution `json:"dist" yaml:"dist"`
 	// Value is the fixed latency, the normal's mean or the log-normal's
 	// median.
-	Value time.Duration `json:"value"`
-	// Spread is the normal's standard deviation (a duration, in
-	// nanoseconds as a number) or the log-normal's σ (a plain number, for
-	// example 0.5).
-	Spread float64 `json:"spread"`
+	Value time.Duration `json:"value" yaml:"value"`
+	// StdDev is the normal's standard deviation.
+	StdDev time.Duration `json:"stddev" yaml:"stddev"`
+	// Sigma is the log-normal's σ, the standard deviation of the
+	// logarithm: 0.5 puts the 99th percentile at 3.2 times the median.
+	Sigma float64 `json:"sigma" yaml:"sigma"`
 	// Points are the percentiles of [Percentiles]: at least two, in
 	// increasing order of both percentile and latency, the last at 100.
-	Points []Percentile `json:"points"`
+	Points []Percentile `json:"points" yaml:"points"`
 }
 
 // Percentile is one point of a latency distribution given by percentiles:
 // P percent of calls take at most Value.
 type Percentile struct {
-	P     float64       `json:"p"`
-	Value time.Duration `json:"value"`
+	P     float64       `json:"p" yaml:"p"`
+	Value time.Duration `json:"value" yaml:"value"`
 }
 
 func (l *Latency) validate() []*FieldError {
@@ -47,8 +48,11 @@ func (l *Latency) validate() []*FieldError {
 	if l.Value < 0 {
 		bad("value", "must not be negative, got "+l.Value.String())
 	}
-	if math.IsNaN(l.Spread) || math.IsInf(l.Spread, 0) || l.Spread < 0 {
-		bad("spread", "must be a non-negative number, got "+strconv.FormatFloat(l.Spread, 'g', -1, 64))
+	if l.StdDev < 0 {
+		bad("stddev", "must not be negative, got "+l.StdDev.String())
+	}
+	if math.IsNaN(l.Sigma) || l.Sigma < 0 || l.Sigma > 10 {
+		bad("sigma", "must be in [0,10], got "+strconv.FormatFloat(l.Sigma, 'g', -1, 64))
 	}
 	switch l.Dist {
 	case "", Fixed, Normal, LogNormal:
@@ -82,9 +86,9 @@ func (l *Latency) validate() []*FieldError {
 func (l *Latency) sample(r *rand.Rand) time.Duration {
 	switch l.Dist {
 	case Normal:
-		return time.Duration(max(0, float64(l.Value)+r.NormFloat64()*l.Spread))
+		return time.Duration(max(0, float64(l.Value)+r.NormFloat64()*float64(l.StdDev)))
 	case LogNormal:
-		return time.Duration(float64(l.Value) * math.Exp(r.NormFloat64()*l.Spread))
+		return time.Duration(float64(l.Value) * math.Exp(r.NormFloat64()*float64(l.StdDev)))
 	case Percentiles:
 		u := r.Float64() * 100
 		prev := Percentile{P: 0, Value: l.Points[0].Value}

@@ -13,26 +13,26 @@ import (
 type Scenario struct {
 	// Seed makes the run repeatable: the same seed, scenario and target give
 	// byte-identical results. Default 0 is a seed like any other.
-	Seed int64 `json:"seed"`
+	Seed int64 `json:"seed" yaml:"seed"`
 	// Duration is how long the load is offered. Required unless Trace is
 	// set (then it defaults to the trace's length).
-	Duration time.Duration `json:"duration"`
+	Duration time.Duration `json:"duration" yaml:"duration"`
 	// Bucket is the width of one row of the time series. Default 1s.
-	Bucket time.Duration `json:"bucket"`
+	Bucket time.Duration `json:"bucket" yaml:"bucket"`
 	// Load is the offered load over time, segment after segment; the last
 	// segment lasts until Duration. Arrivals are a Poisson process whose
 	// rate follows the segments. Required unless Trace is set.
-	Load []Load `json:"load"`
+	Load []Load `json:"load" yaml:"load"`
 	// Dependency is the dependency's behaviour in phases, one after the
 	// other; past the last phase the dependency behaves as in it. At least
 	// one phase is required unless Trace is set.
-	Dependency []Phase `json:"dependency"`
+	Dependency []Phase `json:"dependency" yaml:"dependency"`
 	// Client is how the callers behave.
-	Client Client `json:"client"`
+	Client Client `json:"client" yaml:"client"`
 	// Trace, if set, replaces Load and Dependency: the requests arrive at
 	// the trace's timestamps and the dependency answers each first attempt
 	// as recorded (later attempts of the same request too).
-	Trace []TraceRecord `json:"-"`
+	Trace []TraceRecord `json:"-" yaml:"-"`
 }
 
 // LoadShape names how a [Load] segment's rate changes over its span.
@@ -50,45 +50,45 @@ const (
 type Load struct {
 	// For is the segment's length. Zero: until the end of the scenario
 	// (only the last segment may leave it zero).
-	For time.Duration `json:"for"`
+	For time.Duration `json:"for" yaml:"for"`
 	// Shape is how the rate changes. Default [Constant].
-	Shape LoadShape `json:"shape"`
+	Shape LoadShape `json:"shape" yaml:"shape"`
 	// Rate is the requests per second (the start of a ramp, the base of a
 	// burst, the trough of a diurnal curve). At least 0.
-	Rate float64 `json:"rate"`
+	Rate float64 `json:"rate" yaml:"rate"`
 	// To is the end of a ramp, the rate during a burst, the peak of a
 	// diurnal curve.
-	To float64 `json:"to"`
+	To float64 `json:"to" yaml:"to"`
 	// Every is a burst's period and a diurnal curve's. Required for both.
-	Every time.Duration `json:"every"`
+	Every time.Duration `json:"every" yaml:"every"`
 	// BurstFor is how long each burst lasts. Required for bursts, less
 	// than Every.
-	BurstFor time.Duration `json:"burst_for"`
+	BurstFor time.Duration `json:"burst_for" yaml:"burst_for"`
 }
 
 // Phase is one stretch of the dependency's behaviour.
 type Phase struct {
 	// Name labels the phase in reports ("healthy", "outage"...).
-	Name string `json:"name"`
+	Name string `json:"name" yaml:"name"`
 	// For is the phase's length. Zero: until the end (only the last phase).
-	For time.Duration `json:"for"`
+	For time.Duration `json:"for" yaml:"for"`
 	// Latency is how long a served call takes, before any queueing.
-	Latency Latency `json:"latency"`
+	Latency Latency `json:"latency" yaml:"latency"`
 	// ErrorRate is the share of served calls that fail, in [0,1].
-	ErrorRate float64 `json:"error_rate"`
+	ErrorRate float64 `json:"error_rate" yaml:"error_rate"`
 	// Hang makes the dependency accept calls and never answer: a call ends
 	// only when its caller gives up.
-	Hang bool `json:"hang"`
+	Hang bool `json:"hang" yaml:"hang"`
 	// Refuse makes every call fail at once, as a refused connection does.
-	Refuse bool `json:"refuse"`
+	Refuse bool `json:"refuse" yaml:"refuse"`
 	// Capacity is how many calls the dependency serves at once; calls
 	// beyond it queue (first come, first served) and their latency grows.
 	// Default 0: no limit.
-	Capacity int `json:"capacity"`
+	Capacity int `json:"capacity" yaml:"capacity"`
 	// Outage marks the phase as an outage in the summary (requests that
 	// reached the dependency during it; time to recover after it). Default:
 	// a phase that hangs, refuses or fails at least half of its calls.
-	Outage *bool `json:"outage,omitempty"`
+	Outage *bool `json:"outage,omitempty" yaml:"outage"`
 }
 
 func (p *Phase) outage() bool {
@@ -102,15 +102,15 @@ func (p *Phase) outage() bool {
 type Client struct {
 	// Deadline is how long a caller waits for an answer before it gives up
 	// (cancels its request). Default 0: forever.
-	Deadline time.Duration `json:"deadline"`
+	Deadline time.Duration `json:"deadline" yaml:"deadline"`
 	// Retries is how many times a caller sends a failed request again.
 	// Default 0.
-	Retries int `json:"retries"`
+	Retries int `json:"retries" yaml:"retries"`
 	// RetryDelay is how long a caller waits before it retries. Default 0.
-	RetryDelay time.Duration `json:"retry_delay"`
+	RetryDelay time.Duration `json:"retry_delay" yaml:"retry_delay"`
 	// GiveUp is the share of callers who do not retry a failed request
 	// (they leave), in [0,1]. Default 0: all retry while Retries allows.
-	GiveUp float64 `json:"give_up"`
+	GiveUp float64 `json:"give_up" yaml:"give_up"`
 }
 
 // Validate reports every problem in s, joined.
