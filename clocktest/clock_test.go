@@ -1,0 +1,86 @@
+package clocktest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bulwark-go/bulwark/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestTimersFireInOrderAtTheirTime(t *testing.T) {
+	c := New(epoch)
+	var log []string
+	at := func(name string) func() {
+		return func() { log = append(log, fmt.Sprintf("%s@%v", name, c.Now().Sub(epoch))) }
+	}
+	c.AfterFunc(3*time.Second, at("c"))
+	c.AfterFunc(time.Second, at("a"))
+	c.AfterFunc(time.Second, at("a2")) // same instant: creation order
+	stopped := c.AfterFunc(2*time.Second, at("stopped"))
+	c.AfterFunc(2*time.Second, func() {
+		at("b")()
+		c.AfterFunc(0, at("b-child")) // made while firing: fires in the same advance
+	})
+	if !stopped.Stop() || stopped.Stop() {
+		t.Fatal("Stop of a pending timer must report true once")
+	}
+	c.Advance(2500 * time.Millisecond)
+	if got, want := strings.Join(log, " "), "a@1s a2@1s b@2s b-child@2s"; got != want {
+		t.Fatalf("fired %q, want %q", got, want)
+	}
+	if got := c.Now().Sub(epoch); got != 2500*time.Millisecond {
+		t.Fatalf("now +%v, want +2.5s", got)
+	}
+	if !c.AdvanceToNext() || c.Now().Sub(epoch) != 3*time.Second || c.AdvanceToNext() {
+		t.Fatalf("AdvanceToNext: now +%v, log %v", c.Now().Sub(epoch), log)
+	}
+}
+
+func TestChannelTimerAndReset(t *testing.T) {
+	c := New(epoch)
+	tm := c.NewTimer(time.Second)
+	c.Advance(time.Second)
+	select {
+	case got := <-tm.C():
+		if !got.Equal(epoch.Add(time.Second)) {
+			t.Fatalf("sent %v", got)
+		}
+	default:
+		t.Fatal("timer did not fire")
+	}
+	tm.Reset(time.Second)
+	c.Advance(time.Second)
+	if tm.Reset(time.Second) { // fired: not pending; and the value is drained
+		t.Fatal("Reset reported a fired timer as pending")
+	}
+	select {
+	case <-tm.C():
+		t.Fatal("stale value after Reset")
+	default:
+	}
+}
+
+func TestSleepAcrossGoroutines(t *testing.T) {
+	c := New(epoch)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan time.Time)
+	go func() {
+		c.Sleep(ctx, time.Hour)
+		done <- c.Now()
+	}()
+	if err := c.WaitForTimers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	c.AdvanceToNext()
+	if got := <-done; !got.Equal(epoch.Add(time.Hour)) {
+		t.Fatalf("woke at %v", got)
+	}
+}
