@@ -43,7 +43,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"initial below min", Config{MinLimit: 10, InitialLimit: 5}, "Config.InitialLimit (5)"},
 		{"initial above max", Config{MaxLimit: 10, InitialLimit: 50}, "Config.InitialLimit (50)"},
 		{"negative queue", Config{QueueSize: -1}, "Config.QueueSize"},
-		{"negative queue timeout", Config{QueueTimeout: -time.Second}, "Config.QueueTimeout"},
+		{"negative max wait", Config{MaxWait: -time.Second}, "Config.MaxWait"},
 		{"AIMD backoff", Config{Algorithm: AIMD{Backoff: 1.5}}, "AIMD.Backoff"},
 		{"AIMD increase", Config{Algorithm: AIMD{Increase: -1}}, "AIMD.Increase"},
 		{"AIMD NaN increase", Config{Algorithm: AIMD{Increase: math.NaN()}}, "AIMD.Increase"},
@@ -359,9 +359,9 @@ func TestQueue(t *testing.T) {
 	})
 }
 
-func TestQueueTimeoutAndCancel(t *testing.T) {
+func TestMaxWaitAndCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		l := fixed(t, 1, Config{QueueSize: 5, QueueTimeout: 20 * time.Millisecond})
+		l := fixed(t, 1, Config{QueueSize: 5, MaxWait: 20 * time.Millisecond})
 		held, _ := l.Acquire(context.Background())
 		start := time.Now()
 		_, err := l.Acquire(context.Background())
@@ -584,7 +584,7 @@ func TestProbe(t *testing.T) {
 // TestConcurrentUse hammers a limiter with a queue from many goroutines,
 // some of which give up; run with -race. Everything adds up at the end.
 func TestConcurrentUse(t *testing.T) {
-	l, _ := New(Config{InitialLimit: 4, MaxLimit: 8, QueueSize: 4, QueueTimeout: time.Millisecond})
+	l, _ := New(Config{InitialLimit: 4, MaxLimit: 8, QueueSize: 4, MaxWait: time.Millisecond})
 	var ok, shed, gaveUp atomic.Int64
 	var wg sync.WaitGroup
 	for g := range 8 {

@@ -15,7 +15,7 @@ var ErrOverloaded = errors.New("adaptive: overloaded")
 
 // OverloadedError is returned when a [Limiter] sheds a call: the calls in
 // flight had reached the limit for the call's priority and the queue was
-// full, or the call waited in the queue for Config.QueueTimeout, or a more
+// full, or the call waited in the queue for Config.MaxWait, or a more
 // important call took its place in the queue. It matches [ErrOverloaded]
 // and [bulwark.ErrRejected].
 type OverloadedError struct {

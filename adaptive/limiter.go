@@ -60,10 +60,12 @@ type Config struct {
 	// negative. Keep it short: a long queue adds latency, which is what the
 	// limiter is there to prevent.
 	QueueSize int
-	// QueueTimeout is the longest a call waits in the queue before it is
-	// refused. Zero means it waits as long as its context allows; it must
-	// not be negative.
-	QueueTimeout time.Duration
+	// MaxWait is the longest a call waits in the queue before it is
+	// refused: the caller's queueing time, as MaxWait is in bulkhead and
+	// ratelimit (it was QueueTimeout). Zero means it waits as long as its
+	// context allows; the queue itself is opt-in (QueueSize), so there is
+	// no "do not wait" value to give zero. It must not be negative.
+	MaxWait time.Duration
 
 	// Observer receives KindRejected (Err is the *OverloadedError) for every
 	// call shed, KindWait (Delay) when a queued call is admitted, and
@@ -82,15 +84,15 @@ type Config struct {
 //
 // It is safe for concurrent use.
 type Limiter struct {
-	name         string
-	observer     bulwark.Observer
-	est          estimator
-	minLimit     int
-	maxLimit     int
-	queueSize    int
-	queueTimeout time.Duration
-	probeEvery   time.Duration
-	epoch        time.Time
+	name       string
+	observer   bulwark.Observer
+	est        estimator
+	minLimit   int
+	maxLimit   int
+	queueSize  int
+	maxWait    time.Duration
+	probeEvery time.Duration
+	epoch      time.Time
 
 	mu        sync.Mutex
 	limit     float64 // the algorithm's limit
@@ -138,8 +140,8 @@ func New(c Config) (*Limiter, error) {
 		return nil, fmt.Errorf("adaptive: Config.InitialLimit must not be negative (got %d)", c.InitialLimit)
 	case c.QueueSize < 0:
 		return nil, fmt.Errorf("adaptive: Config.QueueSize must not be negative (got %d)", c.QueueSize)
-	case c.QueueTimeout < 0:
-		return nil, fmt.Errorf("adaptive: Config.QueueTimeout must not be negative (got %v)", c.QueueTimeout)
+	case c.MaxWait < 0:
+		return nil, fmt.Errorf("adaptive: Config.MaxWait must not be negative (got %v)", c.MaxWait)
 	}
 	if c.MinLimit == 0 {
 		c.MinLimit = DefaultMinLimit
@@ -163,16 +165,16 @@ func New(c Config) (*Limiter, error) {
 		return nil, fmt.Errorf("adaptive: Config.Algorithm: %w", err)
 	}
 	l := &Limiter{
-		name:         c.Name,
-		observer:     c.Observer,
-		est:          c.Algorithm.newEstimator(),
-		minLimit:     c.MinLimit,
-		maxLimit:     c.MaxLimit,
-		queueSize:    c.QueueSize,
-		queueTimeout: c.QueueTimeout,
-		epoch:        time.Now(),
-		limit:        float64(c.InitialLimit),
-		admit:        c.InitialLimit,
+		name:      c.Name,
+		observer:  c.Observer,
+		est:       c.Algorithm.newEstimator(),
+		minLimit:  c.MinLimit,
+		maxLimit:  c.MaxLimit,
+		queueSize: c.QueueSize,
+		maxWait:   c.MaxWait,
+		epoch:     time.Now(),
+		limit:     float64(c.InitialLimit),
+		admit:     c.InitialLimit,
 	}
 	l.probeEvery = l.est.probeInterval()
 	if l.probeEvery > 0 {

@@ -74,8 +74,8 @@ func (l *Limiter) wait(ctx context.Context, p Priority, since int64) (Token, err
 	l.mu.Unlock()
 
 	var timeout <-chan time.Time
-	if l.queueTimeout > 0 {
-		t := time.NewTimer(l.queueTimeout)
+	if l.maxWait > 0 {
+		t := time.NewTimer(l.maxWait)
 		defer t.Stop()
 		timeout = t.C
 	}

@@ -29,7 +29,8 @@ type Config struct {
 	// 1 <= MaxConcurrent <= MaxCapacity.
 	MaxConcurrent int
 
-	// MaxWait is how long a call may wait for a permit when all are in use.
+	// MaxWait is how long a call may wait for a permit when all are in use:
+	// the caller's queueing time, as MaxWait is in ratelimit and adaptive.
 	// Default 0: do not wait; a call that finds the bulkhead full is
 	// rejected at once with a *FullError. [WaitForever] waits until a permit
 	// frees up. The caller's context always ends a wait early, and then the

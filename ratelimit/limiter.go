@@ -33,7 +33,8 @@ type Config struct {
 	// an error.
 	Burst int
 
-	// MaxWait is how long Execute waits for its turn. Default 0: do not
+	// MaxWait is how long Execute waits for its turn: the caller's
+	// queueing time, as MaxWait is in bulkhead and adaptive. Default 0: do not
 	// wait; a call that comes too early is refused with a *LimitedError.
 	// A positive MaxWait waits up to that long, and never past the
 	// context's deadline: a call whose turn would come later is refused at
