@@ -19,9 +19,10 @@ type host struct {
 // the templates. Looking up a known key takes a read lock (or nothing, when
 // it is the key looked up last) and allocates nothing.
 type hosts struct {
-	max     int
-	breaker *breaker.Config // templates; nil when not configured
-	hedge   *hedge.Config
+	max        int
+	breaker    *breaker.Config // templates; nil when not configured
+	hedge      *hedge.Config
+	breakerFor func(string) *breaker.Breaker // the caller's breakers, instead of the template
 
 	last atomic.Pointer[host] // the most recent lookup: one upstream is the common case
 	mu   sync.RWMutex
@@ -52,6 +53,9 @@ func (hs *hosts) add(key string) (*host, error) {
 		return h, nil
 	}
 	h := &host{key: key}
+	if hs.breakerFor != nil {
+		h.breaker = hs.breakerFor(key)
+	}
 	if hs.breaker != nil {
 		c := *hs.breaker
 		c.Name = name(c.Name, key)

@@ -52,6 +52,18 @@ type TransportConfig struct {
 	// Retry.RetryOnResult and Retry.AttemptTimeout must be left unset (use
 	// RetryStatus and AttemptTimeout). Default: nil, no retries.
 	Retry *retry.Config
+	// RetryRequest, if set, narrows which requests are retried and hedged
+	// (a proxy retrying only the methods its configuration lists): a
+	// request is retried when [CanRetry] and RetryRequest both accept it.
+	// Default: nil, CanRetry alone.
+	RetryRequest func(*http.Request) bool
+	// MaxBufferedBody, when positive, lets a request whose body cannot be
+	// sent again (no GetBody, as on a server's incoming request) be
+	// retried: a body of at most this many bytes is read into memory before
+	// the first attempt and every attempt sends a copy; a longer body is
+	// sent once, as it streams, and not retried. Only requests that would
+	// be retried are buffered. Default: 0, no buffering.
+	MaxBufferedBody int64
 	// RetryStatus reports whether a response status is worth retrying.
 	// Default: nil, [DefaultRetryStatus] (408, 429, 502, 503, 504).
 	RetryStatus func(code int) bool
@@ -63,6 +75,13 @@ type TransportConfig struct {
 	// retried. Default: 0, no per-attempt limit.
 	AttemptTimeout time.Duration
 
+	// BreakerFor, if set, gives the breaker of each key instead of one made
+	// from the Breaker template, for a caller that owns its breakers (a
+	// proxy keeping a route's breaker across reloads); nil means no breaker
+	// for that key. It is called the first time a key is seen, and again
+	// after the key was forgotten (MaxHosts). It must not be set with
+	// Breaker. Default: nil.
+	BreakerFor func(key string) *breaker.Breaker
 	// Breaker is the template of the breaker each key gets, made the first
 	// time the key is seen, named "<Name>:<key>" (or the key when Name is
 	// empty). Its IsFailure, IsIgnored and FailureResult are not used: the
@@ -128,6 +147,8 @@ type Transport struct {
 	attemptTimeout time.Duration
 	isFailure      func(*http.Response, error) bool
 	limiter        *ratelimit.Keyed
+	retryRequest   func(*http.Request) bool
+	maxBuffered    int64
 	hosts          *hosts // nil: no breaker and no hedger
 	onRetry        func(context.Context, retry.Event)
 	retryable      func(error) bool
@@ -143,12 +164,18 @@ func NewTransport(c TransportConfig) (*Transport, error) {
 		attemptTimeout: c.AttemptTimeout,
 		isFailure:      c.IsFailure,
 		limiter:        c.RateLimit,
+		retryRequest:   c.RetryRequest,
+		maxBuffered:    c.MaxBufferedBody,
 	}
 	switch {
 	case c.MaxHosts < 0:
 		return nil, fmt.Errorf("bulwarkhttp: TransportConfig.MaxHosts must not be negative (got %d)", c.MaxHosts)
 	case c.AttemptTimeout < 0:
 		return nil, fmt.Errorf("bulwarkhttp: TransportConfig.AttemptTimeout must not be negative (got %v)", c.AttemptTimeout)
+	case c.MaxBufferedBody < 0:
+		return nil, fmt.Errorf("bulwarkhttp: TransportConfig.MaxBufferedBody must not be negative (got %d)", c.MaxBufferedBody)
+	case c.BreakerFor != nil && c.Breaker != nil:
+		return nil, errors.New("bulwarkhttp: TransportConfig.BreakerFor and Breaker are exclusive")
 	}
 	if t.base == nil {
 		t.base = http.DefaultTransport
@@ -183,12 +210,12 @@ func NewTransport(c TransportConfig) (*Transport, error) {
 		}
 		t.retry = r
 	}
-	if c.Breaker != nil || c.Hedge != nil {
+	if c.Breaker != nil || c.BreakerFor != nil || c.Hedge != nil {
 		max := c.MaxHosts
 		if max == 0 {
 			max = DefaultMaxHosts
 		}
-		t.hosts = &hosts{max: max, m: make(map[string]*host)}
+		t.hosts = &hosts{max: max, m: make(map[string]*host), breakerFor: c.BreakerFor}
 		if c.Breaker != nil {
 			bc := *c.Breaker
 			bc.IsFailure, bc.IsIgnored, bc.FailureResult = nil, nil, nil
@@ -225,6 +252,12 @@ func CanRetry(r *http.Request) bool {
 	if hasBody(r) && r.GetBody == nil {
 		return false
 	}
+	return idempotent(r)
+}
+
+// idempotent reports whether r's method or headers make it safe to send
+// more than once, its body aside.
+func idempotent(r *http.Request) bool {
 	switch r.Method {
 	case http.MethodGet, "", http.MethodHead, http.MethodOptions, http.MethodTrace,
 		http.MethodPut, http.MethodDelete:
@@ -256,7 +289,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	ctx := req.Context()
-	if t.retry == nil || !CanRetry(req) {
+	req, err := t.prepareBody(req)
+	if err != nil {
+		return nil, err
+	}
+	if !t.retries(req) {
 		resp, err := t.attempt(ctx, req, h, key, 1)
 		if resp != nil {
 			return resp, nil // a status worth retrying, but no retry
@@ -277,6 +314,21 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, err
 }
 
+// retries reports whether req is retried (and hedged).
+func (t *Transport) retries(req *http.Request) bool {
+	return t.retry != nil && CanRetry(req) && (t.retryRequest == nil || t.retryRequest(req))
+}
+
+// wouldRetry reports whether req would be retried if its body could be
+// sent again.
+func (t *Transport) wouldRetry(req *http.Request) bool {
+	return t.retry != nil && idempotent(req) && (t.retryRequest == nil || t.retryRequest(req))
+}
+
+// Retry returns the transport's retry policy, for snapshots and metrics;
+// nil without retries.
+func (t *Transport) Retry() *retry.Retry { return t.retry }
+
 // CloseIdleConnections closes the idle connections of Base, if it can.
 func (t *Transport) CloseIdleConnections() {
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
@@ -291,7 +343,8 @@ type call struct {
 	req *http.Request
 	h   *host
 	key string
-	n   int // attempts started
+	n   int   // attempts started
+	err error // the error of the last attempt that was sent, if it failed without a response
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -301,8 +354,16 @@ func (c *call) Call(ctx context.Context) (any, error) {
 	c.n++
 	resp, err := c.t.attempt(ctx, c.req, c.h, c.key, c.n)
 	if resp == nil {
+		if c.n > 1 && c.err != nil && localRejection(err) {
+			// The breaker opened (or the limit ran out) on the previous
+			// attempt's failure: that failure is the answer, not the
+			// refusal it caused.
+			return nil, retry.Permanent(c.err)
+		}
+		c.err = err
 		return nil, err
 	}
+	c.err = nil
 	return resp, err
 }
 
@@ -334,7 +395,7 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, h *host, key
 	}
 	var resp *http.Response
 	var err error
-	if h != nil && h.hedger != nil && CanRetry(req) {
+	if h != nil && h.hedger != nil && CanRetry(req) && (t.retryRequest == nil || t.retryRequest(req)) {
 		if n == 1 {
 			closeBody(req) // every hedged attempt takes its body from GetBody
 		}
@@ -361,8 +422,9 @@ func (t *Transport) record(ctx context.Context, p breaker.Permit, resp *http.Res
 	if _, ok := err.(*StatusError); ok {
 		err = nil
 	}
+	var rbe *RequestBodyError
 	switch {
-	case err != nil && (bulwark.CallerDone(ctx, err) || retry.IsPermanent(err)):
+	case err != nil && (bulwark.CallerDone(ctx, err) || retry.IsPermanent(err) || errors.As(err, &rbe)):
 		p.Ignore() // the caller gave up, or the request could not be sent
 	case t.isFailure(resp, err):
 		p.Failure()
@@ -399,7 +461,7 @@ func (t *Transport) send(ctx context.Context, req *http.Request, fresh bool) (*h
 	var timer *time.Timer
 	if t.attemptTimeout > 0 {
 		actx, cancel = context.WithCancelCause(ctx)
-		timer = time.AfterFunc(t.attemptTimeout, func() { cancel(errAttemptTimeout) })
+		timer = time.AfterFunc(t.attemptTimeout, func() { cancel(&timeout.ExceededError{Duration: t.attemptTimeout}) })
 	}
 	r := req.WithContext(actx)
 	if fresh && hasBody(req) {
@@ -415,6 +477,11 @@ func (t *Transport) send(ctx context.Context, req *http.Request, fresh bool) (*h
 	}
 	seal(r)
 	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		if berr := bodyFailure(req); berr != nil {
+			err = &RequestBodyError{Err: berr}
+		}
+	}
 	if cancel == nil {
 		return resp, err
 	}
@@ -439,7 +506,9 @@ func (t *Transport) send(ctx context.Context, req *http.Request, fresh bool) (*h
 	return resp, nil
 }
 
-var errAttemptTimeout = errors.New("bulwarkhttp: attempt timed out")
+// localRejection reports whether err is a refusal by the transport's own
+// policies: the attempt was never sent.
+func localRejection(err error) bool { return errors.Is(err, bulwark.ErrRejected) }
 
 // beforeRetry is the retry policy's OnRetry: it drains and closes the body
 // of the response being retried, before the wait, so that its connection is
@@ -467,7 +536,10 @@ func retryableError(err error) bool {
 	if _, ok := err.(*StatusError); ok {
 		return true
 	}
+	var rbe *RequestBodyError
 	switch {
+	case errors.As(err, &rbe):
+		return false // the caller's body failed: it cannot be sent again
 	case errors.Is(err, timeout.ErrTimeout):
 		return true
 	}

@@ -21,6 +21,13 @@ const (
 	DefaultChaosStatus     = http.StatusServiceUnavailable
 	MinPollInterval        = 100 * time.Millisecond
 	MaxRetryAttempts       = 10
+	// MaxTimeout caps every duration of the config (timeouts, waits,
+	// backoffs): a larger one is surely a mistake, and sums of them must
+	// not overflow.
+	MaxTimeout = 24 * time.Hour
+	// MaxBodyBytesLimit caps retry.max_body_bytes: the most a request body
+	// may be held in memory to be sent again.
+	MaxBodyBytesLimit = 1 << 30
 )
 
 // DefaultFailureStatuses are the upstream response codes counted as
@@ -46,6 +53,14 @@ type Config struct {
 	// ShutdownTimeout bounds a graceful shutdown: requests in flight get
 	// this long to finish. Default [DefaultShutdownTimeout].
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// TrustedProxies lists the addresses (an IP or a CIDR prefix such as
+	// 10.0.0.0/8) of the proxies in front of the sidecar. Only a request
+	// from one of them has its X-Forwarded-For believed: the client is the
+	// rightmost entry not in the list (bulwarkhttp.ClientIP), used by
+	// per-client rate limits, and the sidecar appends to that header
+	// instead of replacing it. Default: none; X-Forwarded-For and
+	// X-Real-IP from clients are replaced.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Routes are the proxied routes. At least one is required.
 	Routes []RouteConfig `yaml:"routes"`
 }
@@ -115,6 +130,19 @@ type RouteConfig struct {
 	// arrive. Default 0: no timeout. A timed-out attempt is a failure for
 	// the breaker and is retried; the client gets 504.
 	Timeout time.Duration `yaml:"timeout"`
+	// RequestTimeout bounds the whole request in the proxy: reading the
+	// client's body, every attempt, the backoff and Retry-After waits
+	// between them, and copying the response. A retry whose wait would end
+	// past it is not made (the client gets the last answer at once); when
+	// it passes, the client gets 504 "timeout" (408 "body_timeout" while
+	// its own body was being read). Default 0: no limit. At most
+	// [MaxTimeout].
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// ClientBodyTimeout bounds each read of the client's request body: a
+	// client that sends nothing for this long gets 408 "body_timeout", and
+	// its bulkhead slot is freed. Default 0: no idle limit (the request
+	// deadline, if any, still applies). At most [MaxTimeout].
+	ClientBodyTimeout time.Duration `yaml:"client_body_timeout"`
 
 	Retry     *RetryConfig     `yaml:"retry"`      // nil: no retries
 	Breaker   *BreakerConfig   `yaml:"breaker"`    // nil: no circuit breaker

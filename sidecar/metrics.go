@@ -46,7 +46,7 @@ func newMetricsSet(routes []*route, log *slog.Logger) *metricsSet {
 
 var (
 	requestsDesc = prometheus.NewDesc("bulwark_sidecar_requests_total",
-		"Requests the sidecar answered, by route and outcome (ok, upstream_error, breaker_open, rate_limited, shed, timeout, bad_gateway, injected, client_gone).",
+		"Requests the sidecar answered, by route and outcome (ok, upstream_error, breaker_open, rate_limited, shed, timeout, bad_gateway, injected, client_gone, bad_request, body_timeout).",
 		[]string{"route", "outcome"}, nil)
 	retriedDesc = prometheus.NewDesc("bulwark_sidecar_retried_requests_total",
 		"Requests that took more than one attempt, by route.", []string{"route"}, nil)

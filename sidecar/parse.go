@@ -143,6 +143,13 @@ func (v *validator) fail(path, format string, args ...any) {
 // set reports whether the key at path appeared in the file.
 func (v *validator) set(path string) bool { _, ok := v.lines[path]; return ok }
 
+// duration checks a duration in [0, MaxTimeout].
+func (v *validator) duration(path string, d time.Duration) {
+	if d < 0 || d > MaxTimeout {
+		v.fail(path, "must be in 0..%v, got %v", MaxTimeout, d)
+	}
+}
+
 func (v *validator) nonNegative(path string, d time.Duration) {
 	if d < 0 {
 		v.fail(path, "must not be negative, got %v", d)
@@ -193,6 +200,11 @@ func (v *validator) config(c *Config) {
 	}
 	v.memory(c)
 	v.nonNegative("shutdown_timeout", c.ShutdownTimeout)
+	for i, tp := range c.TrustedProxies {
+		if _, err := parseTrusted(tp); err != nil {
+			v.fail(fmt.Sprintf("trusted_proxies[%d]", i), "must be an IP address or a CIDR prefix such as 10.0.0.0/8, got %q", tp)
+		}
+	}
 	if c.Reload.Poll < 0 || (c.Reload.Poll > 0 && c.Reload.Poll < MinPollInterval) {
 		v.fail("reload.poll", "must be 0 (off) or at least %v, got %v", MinPollInterval, c.Reload.Poll)
 	}
@@ -249,6 +261,11 @@ func (v *validator) route(p string, r *RouteConfig) {
 		seen[code] = true
 	}
 	v.nonNegative(p+".timeout", r.Timeout)
+	v.duration(p+".request_timeout", r.RequestTimeout)
+	v.duration(p+".client_body_timeout", r.ClientBodyTimeout)
+	if r.RequestTimeout > 0 && r.Timeout > r.RequestTimeout {
+		v.fail(p+".timeout", "an attempt's timeout (%v) longer than request_timeout (%v) never applies", r.Timeout, r.RequestTimeout)
+	}
 	if r.Retry != nil {
 		v.retry(p+".retry", r.Retry)
 	}

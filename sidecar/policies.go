@@ -5,38 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"time"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/bulwarkhttp"
 	"github.com/bulwark-go/bulwark/chaos"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
-	"github.com/bulwark-go/bulwark/timeout"
 )
-
-// statusError is a failure status from the upstream (resp set, its body
-// buffered) or injected by chaos (resp nil). Retries and the breaker see it
-// as a failure of the attempt.
-type statusError struct {
-	code       int
-	retryAfter time.Duration
-	resp       *http.Response
-}
-
-func (e *statusError) Error() string {
-	if e.resp == nil {
-		return fmt.Sprintf("injected fault: status %d", e.code)
-	}
-	return fmt.Sprintf("upstream answered %d %s", e.code, http.StatusText(e.code))
-}
-
-// RetryAfter returns the upstream's Retry-After, so that a retry waits as
-// long as the upstream asked (capped by retry.max_retry_after).
-func (e *statusError) RetryAfter() time.Duration { return e.retryAfter }
-
-var _ bulwark.RetryAfter = (*statusError)(nil)
 
 func breakerConfig(name string, b *BreakerConfig, obs bulwark.Observer) breaker.Config {
 	var kind breaker.WindowKind
@@ -64,27 +41,39 @@ func breakerConfig(name string, b *BreakerConfig, obs bulwark.Observer) breaker.
 	}
 }
 
+// newRetry returns the retry policy of a retry block, and its budget; the
+// validator uses it to check a block.
 func newRetry(name string, r *RetryConfig, obs bulwark.Observer) (*retry.Retry, *retry.Budget, error) {
+	rc, budget, err := retryConfig(name, r, nil, obs)
+	if err != nil {
+		return nil, nil, err
+	}
+	rt, err := retry.New(rc)
+	return rt, budget, err
+}
+
+// retryConfig returns the retry.Config of a retry block, with budget as
+// its budget, or a new one made from the block when budget is nil.
+func retryConfig(name string, r *RetryConfig, budget *retry.Budget, obs bulwark.Observer) (retry.Config, *retry.Budget, error) {
 	var backoff retry.Backoff = retry.Constant{Interval: r.InitialBackoff}
 	if r.Backoff == "exponential" {
 		backoff = retry.Exponential{Initial: r.InitialBackoff, Multiplier: r.Multiplier, Max: r.MaxBackoff}
 		if r.InitialBackoff == 0 {
-			return nil, nil, errors.New("initial_backoff must be positive for backoff exponential")
+			return retry.Config{}, nil, errors.New("initial_backoff must be positive for backoff exponential")
 		}
 	}
 	jitter := map[string]retry.Jitter{
 		"none": retry.JitterNone, "full": retry.JitterFull,
 		"equal": retry.JitterEqual, "decorrelated": retry.JitterDecorrelated,
 	}[r.Jitter]
-	var budget *retry.Budget
-	if b := r.Budget; b != nil {
+	if b := r.Budget; b != nil && budget == nil {
 		var err error
 		budget, err = retry.NewBudget(retry.BudgetConfig{Ratio: b.Ratio, MinPerSecond: b.MinPerSecond, TTL: b.TTL})
 		if err != nil {
-			return nil, nil, err
+			return retry.Config{}, nil, err
 		}
 	}
-	rt, err := retry.New(retry.Config{
+	return retry.Config{
 		Name:          name,
 		MaxAttempts:   r.MaxAttempts,
 		MaxElapsed:    r.MaxElapsed,
@@ -93,8 +82,7 @@ func newRetry(name string, r *RetryConfig, obs bulwark.Observer) (*retry.Retry, 
 		MaxRetryAfter: r.MaxRetryAfter,
 		Budget:        budget,
 		Observer:      obs,
-	})
-	return rt, budget, err
+	}, budget, nil
 }
 
 func newLimiter(name string, r *RateLimitConfig, obs bulwark.Observer) (*ratelimit.Limiter, *ratelimit.Keyed, error) {
@@ -113,56 +101,47 @@ func newChaos(name string, c *ChaosConfig, obs bulwark.Observer) (*chaos.Injecto
 		faults = append(faults, chaos.Latency(c.LatencyRate, c.Latency))
 	}
 	if c.ErrorRate > 0 {
-		faults = append(faults, chaos.Error(c.ErrorRate, &statusError{code: c.ErrorStatus}))
+		faults = append(faults, chaos.Error(c.ErrorRate, &injectedStatus{code: c.ErrorStatus}))
 	}
 	return chaos.New(chaos.Config{Name: name, Faults: faults, Seed: c.Seed, Enabled: true, Observer: obs})
 }
 
 // policies are the policy instances of one route.
 type policies struct {
-	retry    *retry.Retry
 	budget   *retry.Budget
 	breaker  *breakerEntry
-	timeout  *timeout.Timeout
 	chaos    *chaos.Injector
 	bulkhead *bulkhead.Bulkhead
 	limiter  *ratelimit.Limiter
 	keyed    *ratelimit.Keyed
 
-	withRetry bulwark.Policy // retry, breaker, timeout, chaos
-	noRetry   bulwark.Policy // breaker, timeout, chaos
+	failure   [200]bool // statuses 400..599 counted as failures
+	transport *bulwarkhttp.Transport
+	retry     *retry.Retry // the transport's; nil without retries
+}
+
+func (p *policies) isFailure(code int) bool {
+	return code >= 400 && code <= 599 && p.failure[code-400]
 }
 
 // buildPolicies makes the policies of route rc, with br as its breaker
-// (nil for none; the caller makes or reconfigures it). Each policy whose
-// block is the same in prev, the route of the same name in the running
-// config, is kept with its state; the others are made anew.
-func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, obs bulwark.Observer) (*policies, error) {
+// (nil for none; the caller makes or reconfigures it), and the
+// bulwarkhttp.Transport that sends its attempts through base. Each policy
+// whose block is the same in prev, the route of the same name in the
+// running config, is kept with its state; the others are made anew. The
+// transport (with its retry policy and budget) is kept when nothing it is
+// built from changed.
+func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, base http.RoundTripper, stats *routeStats, obs bulwark.Observer) (*policies, error) {
 	p := &policies{breaker: br}
+	for _, code := range rc.FailureStatuses {
+		p.failure[code-400] = true
+	}
 	var old *policies
 	var oc RouteConfig
 	if prev != nil {
 		old, oc = prev.policies, prev.cfg
 	}
 	var err error
-	switch {
-	case rc.Retry == nil:
-	case old != nil && reflect.DeepEqual(rc.Retry, oc.Retry):
-		p.retry, p.budget = old.retry, old.budget
-	default:
-		if p.retry, p.budget, err = newRetry(rc.Name, rc.Retry, obs); err != nil {
-			return nil, fmt.Errorf("retry: %w", err)
-		}
-	}
-	switch {
-	case rc.Timeout <= 0:
-	case old != nil && rc.Timeout == oc.Timeout:
-		p.timeout = old.timeout
-	default:
-		if p.timeout, err = timeout.New(timeout.Config{Name: rc.Name, Duration: rc.Timeout, Observer: obs}); err != nil {
-			return nil, fmt.Errorf("timeout: %w", err)
-		}
-	}
 	switch {
 	case rc.Chaos == nil:
 	case old != nil && reflect.DeepEqual(rc.Chaos, oc.Chaos):
@@ -190,20 +169,52 @@ func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, obs bulwark.O
 			return nil, fmt.Errorf("rate_limit: %w", err)
 		}
 	}
-	var inner []bulwark.Policy
-	if p.breaker != nil {
-		inner = append(inner, p.breaker.br)
+	if old != nil && old.breaker == br && old.chaos == p.chaos && sameTransport(rc, &oc) {
+		p.transport, p.retry, p.budget = old.transport, old.retry, old.budget
+		return p, nil
 	}
-	if p.timeout != nil {
-		inner = append(inner, p.timeout)
+	tc := bulwarkhttp.TransportConfig{
+		Base:           &attemptBase{base: base, chaos: p.chaos, stats: stats},
+		AttemptTimeout: rc.Timeout,
+		RetryStatus:    p.isFailure,
+		IsFailure: func(resp *http.Response, err error) bool {
+			return err != nil || p.isFailure(resp.StatusCode)
+		},
 	}
-	if p.chaos != nil {
-		inner = append(inner, p.chaos)
+	if br != nil {
+		name, b := rc.Name, br.br
+		tc.Key = func(*http.Request) string { return name }
+		tc.MaxHosts = 1
+		tc.BreakerFor = func(string) *breaker.Breaker { return b }
 	}
-	p.noRetry = bulwark.Chain(inner...)
-	p.withRetry = p.noRetry
-	if p.retry != nil {
-		p.withRetry = bulwark.Chain(append([]bulwark.Policy{p.retry}, inner...)...)
+	if r := rc.Retry; r != nil {
+		var budget *retry.Budget
+		if old != nil && oc.Retry != nil && reflect.DeepEqual(r.Budget, oc.Retry.Budget) {
+			budget = old.budget
+		}
+		rcfg, budget, err := retryConfig(rc.Name, r, budget, obs)
+		if err != nil {
+			return nil, fmt.Errorf("retry: %w", err)
+		}
+		p.budget = budget
+		tc.Retry = &rcfg
+		methods := map[string]bool{}
+		for _, m := range r.Methods {
+			methods[m] = true
+		}
+		tc.RetryRequest = func(req *http.Request) bool { return methods[req.Method] }
+		tc.MaxBufferedBody = r.MaxBodyBytes
 	}
+	if p.transport, err = bulwarkhttp.NewTransport(tc); err != nil {
+		return nil, err
+	}
+	p.retry = p.transport.Retry()
 	return p, nil
+}
+
+// sameTransport reports whether two routes' transports are built from the
+// same settings (the breaker and chaos instances aside).
+func sameTransport(a, b *RouteConfig) bool {
+	return a.Timeout == b.Timeout && reflect.DeepEqual(a.Retry, b.Retry) &&
+		reflect.DeepEqual(a.FailureStatuses, b.FailureStatuses)
 }

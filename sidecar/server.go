@@ -197,6 +197,7 @@ func (s *Server) apply(cfg *Config, raw []byte) error {
 		}
 		return err
 	}
+	trusted := cfg.trustedPrefixes()
 	for i := range cfg.Routes {
 		rc := &cfg.Routes[i]
 		var entry *breakerEntry
@@ -218,16 +219,16 @@ func (s *Server) apply(cfg *Config, raw []byte) error {
 			}
 			breakers[rc.Name] = entry
 		}
-		pol, err := buildPolicies(rc, entry, prev[rc.Name], &s.hub)
-		if err != nil {
-			return fail(fmt.Errorf("routes[%d].%w", i, err))
-		}
 		st := s.stats[rc.Name]
 		if st == nil {
 			st = &routeStats{}
 		}
+		pol, err := buildPolicies(rc, entry, prev[rc.Name], s.base, st, &s.hub)
+		if err != nil {
+			return fail(fmt.Errorf("routes[%d].%w", i, err))
+		}
 		stats[rc.Name] = st
-		routes = append(routes, newRoute(rc, pol, st, s.base, s.log))
+		routes = append(routes, newRoute(rc, pol, st, trusted, s.log))
 	}
 
 	// Phase 2: nothing below fails.
@@ -297,9 +298,6 @@ func (r *route) policyList() []any {
 	if r.retry != nil {
 		out = append(out, r.retry)
 	}
-	if r.timeout != nil {
-		out = append(out, r.timeout)
-	}
 	if r.bulkhead != nil {
 		out = append(out, r.bulkhead)
 	}
@@ -337,6 +335,7 @@ func (g *generation) match(req *http.Request) *route {
 // shorter) and answers 404 when none does.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		req = cleanRequestPath(req)
 		r := s.gen.Load().match(req)
 		if r == nil {
 			w.Header().Set(HeaderReason, "no_route")

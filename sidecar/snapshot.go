@@ -82,7 +82,8 @@ type BudgetSnapshot struct {
 	Rejected  uint64 `json:"rejected"`
 }
 
-// TimeoutSnapshot is a route's timeout (timeout.Snapshot).
+// TimeoutSnapshot is a route's attempt timeout: Calls counts the attempts
+// sent since the sidecar started, Timeouts those that ran out of time.
 type TimeoutSnapshot struct {
 	Seconds  float64 `json:"seconds"`
 	Calls    uint64  `json:"calls"`
@@ -178,9 +179,8 @@ func (r *route) snapshot(now time.Time) RouteSnapshot {
 			rs.Retry.Budget = &BudgetSnapshot{Calls: b.Calls, Retries: b.Retries, Available: b.Available, Rejected: b.Rejected}
 		}
 	}
-	if r.timeout != nil {
-		x := r.timeout.Snapshot()
-		rs.Timeout = &TimeoutSnapshot{Seconds: seconds(r.timeout.Duration()), Calls: x.Calls, Timeouts: x.Timeouts}
+	if c.Timeout > 0 {
+		rs.Timeout = &TimeoutSnapshot{Seconds: seconds(c.Timeout), Calls: r.stats.attempts.Load(), Timeouts: r.stats.timeouts.Load()}
 	}
 	if r.bulkhead != nil {
 		x := r.bulkhead.Snapshot()

@@ -17,11 +17,14 @@ const (
 	OutcomeBadGateway                   // 502: the upstream could not be reached
 	OutcomeInjected                     // chaos answered with its error status
 	OutcomeClientGone                   // the client went away first
+	OutcomeBadRequest                   // 400: the client's body could not be read (malformed), or its path was refused
+	OutcomeBodyTimeout                  // 408: the client's body stalled past client_body_timeout or request_timeout
 	numOutcomes
 )
 
 var outcomeNames = [numOutcomes]string{
 	"ok", "upstream_error", "breaker_open", "rate_limited", "shed", "timeout", "bad_gateway", "injected", "client_gone",
+	"bad_request", "body_timeout",
 }
 
 // String returns the outcome's snake-case name ("breaker_open").
@@ -37,6 +40,8 @@ func (o Outcome) String() string {
 type routeStats struct {
 	requests atomic.Uint64
 	retried  atomic.Uint64 // requests that took more than one attempt
+	attempts atomic.Uint64 // attempts sent to the upstream
+	timeouts atomic.Uint64 // attempts that ran out of the route's timeout
 	outcomes [numOutcomes]atomic.Uint64
 }
 
@@ -53,6 +58,8 @@ type Counts struct {
 	BadGateway    uint64 `json:"bad_gateway"`
 	Injected      uint64 `json:"injected"`
 	ClientGone    uint64 `json:"client_gone"`
+	BadRequest    uint64 `json:"bad_request"`
+	BodyTimeout   uint64 `json:"body_timeout"`
 }
 
 func (s *routeStats) counts() Counts {
@@ -62,5 +69,6 @@ func (s *routeStats) counts() Counts {
 		OK: o(OutcomeOK), UpstreamError: o(OutcomeUpstreamError), BreakerOpen: o(OutcomeBreakerOpen),
 		RateLimited: o(OutcomeRateLimited), Shed: o(OutcomeShed), Timeout: o(OutcomeTimeout),
 		BadGateway: o(OutcomeBadGateway), Injected: o(OutcomeInjected), ClientGone: o(OutcomeClientGone),
+		BadRequest: o(OutcomeBadRequest), BodyTimeout: o(OutcomeBodyTimeout),
 	}
 }

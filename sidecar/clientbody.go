@@ -1,0 +1,62 @@
+package sidecar
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// clientBody is a client's request body read under deadlines on the
+// client's connection (http.ResponseController read deadlines): each Read
+// must make progress within the route's client_body_timeout, and none may
+// run past the request's deadline. A Read that runs out of time fails with
+// os.ErrDeadlineExceeded, which the transport reports as a
+// *bulwarkhttp.RequestBodyError and the proxy answers with 408. The
+// deadline is lifted once the body is read or closed, so that the server's
+// watch for a closed connection does not trip on it.
+type clientBody struct {
+	rc       io.ReadCloser
+	ctl      *http.ResponseController
+	idle     time.Duration
+	deadline time.Time // the request's; zero for none
+	armed    atomic.Bool
+}
+
+func newClientBody(rc io.ReadCloser, w http.ResponseWriter, idle time.Duration, ctx context.Context) *clientBody {
+	b := &clientBody{rc: rc, ctl: http.NewResponseController(w), idle: idle}
+	b.deadline, _ = ctx.Deadline()
+	return b
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	d := b.deadline
+	if b.idle > 0 {
+		if next := time.Now().Add(b.idle); d.IsZero() || next.Before(d) {
+			d = next
+		}
+	}
+	if !d.IsZero() {
+		if err := b.ctl.SetReadDeadline(d); err == nil {
+			b.armed.Store(true)
+		}
+	}
+	n, err := b.rc.Read(p)
+	if err != nil {
+		b.disarm()
+	}
+	return n, err
+}
+
+func (b *clientBody) Close() error {
+	b.disarm()
+	return b.rc.Close()
+}
+
+// disarm lifts the read deadline this body set, if any.
+func (b *clientBody) disarm() {
+	if b.armed.Swap(false) {
+		_ = b.ctl.SetReadDeadline(time.Time{})
+	}
+}

@@ -1,0 +1,330 @@
+package sidecar
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/internal/upstreamtest"
+)
+
+// newFixtureBase is newFixture over the given base transport.
+func newFixtureBase(t *testing.T, yaml string, base *http.Transport, upstreams ...*httptest.Server) *fixture {
+	t.Helper()
+	args := make([]any, len(upstreams))
+	for i, u := range upstreams {
+		args[i] = u.URL
+	}
+	cfg, err := ParseConfig(fmt.Appendf(nil, yaml, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	s, err := New(cfg, Options{Transport: base, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{s: s, proxy: httptest.NewServer(s.Handler()), admin: httptest.NewServer(s.AdminHandler()), logs: logs}
+	ct := &http.Transport{MaxIdleConnsPerHost: 100}
+	f.client = &http.Client{Transport: ct}
+	t.Cleanup(func() {
+		f.proxy.Close()
+		f.admin.Close()
+		ct.CloseIdleConnections()
+		base.CloseIdleConnections()
+	})
+	return f
+}
+
+// Defect 1: a reset storm on 64 warm keep-alive connections sends at most
+// max_attempts requests per client request, and the breaker counts each.
+func TestResetStormSendsAtMostMaxAttempts(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, key string
+	}{{"GET", http.MethodGet, ""}, {"POST with Idempotency-Key", http.MethodPost, "k-1"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			storm := upstreamtest.NewStorm(t)
+			base := &http.Transport{MaxIdleConnsPerHost: 64}
+			f := newFixtureBase(t, `routes:
+  - name: api
+    prefix: /
+    upstream: '%s'
+    retry: {max_attempts: 3, backoff: constant, initial_backoff: 1ms, methods: [GET, PUT]}
+    breaker: {window_size: 1000, minimum_calls: 1000}
+`, base, storm.Server)
+			storm.Warm(t, f.client, f.proxy.URL+"/", 64)
+			storm.Reset()
+			req := must(http.NewRequest(tc.method, f.proxy.URL+"/", nil))(t)
+			if tc.key != "" {
+				req.Header.Set("Idempotency-Key", tc.key)
+			}
+			resp := must(f.client.Do(req))(t)
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadGateway {
+				t.Errorf("status %d, want 502", resp.StatusCode)
+			}
+			got := storm.Resets()
+			if got < 1 || got > 3 {
+				t.Errorf("the upstream read %d requests for one client request, want 1..3", got)
+			}
+			br := must(f.s.Breaker("api"))(t)
+			if calls := int64(br.Snapshot().Calls - 64); calls != got {
+				t.Errorf("the breaker counted %d calls, the upstream read %d", calls, got)
+			}
+		})
+	}
+}
+
+// must returns v, failing the test if err is not nil.
+func must[T any](v T, err error) func(testing.TB) T {
+	return func(t testing.TB) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// rawRequest writes raw to the proxy on a fresh connection and returns the
+// response's status and X-Bulwark-Reason.
+func rawRequest(t *testing.T, addr, raw string) (int, string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get(HeaderReason)
+}
+
+// Defect 2: a client's malformed body is the client's failure: 400, not
+// counted against the upstream, not logged as the upstream's.
+func TestMalformedChunkedPostLeavesBreakerClosed(t *testing.T) {
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	})
+	for _, retry := range []string{"", "retry: {methods: [PUT]}, "} {
+		t.Run(fmt.Sprintf("retry=%v", retry != ""), func(t *testing.T) {
+			f := newFixture(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', "+retry+"breaker: {window: consecutive, window_size: 5}}\n", up)
+			addr := strings.TrimPrefix(f.proxy.URL, "http://")
+			for i := range 100 {
+				method := "POST"
+				if i%2 == 1 && retry != "" {
+					method = "PUT" // buffered for retries
+				}
+				code, reason := rawRequest(t, addr, method+" /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\nzz\r\n\r\n")
+				if code != http.StatusBadRequest || reason != "bad_request" {
+					t.Fatalf("request %d: %d %q, want 400 bad_request", i, code, reason)
+				}
+			}
+			br := must(f.s.Breaker("api"))(t)
+			if st := br.State(); st != breaker.StateClosed {
+				t.Errorf("breaker %v after 100 malformed bodies, want closed", st)
+			}
+			if strings.Contains(f.logs.String(), "upstream unreachable") {
+				t.Errorf("a client's body was logged as the upstream's failure:\n%s", f.logs.String())
+			}
+			if got := f.get(t, "/"); got.code != 200 {
+				t.Errorf("a good request after them: %d", got.code)
+			}
+		})
+	}
+}
+
+// Defect 3: request_timeout bounds the whole request (attempts, backoff,
+// Retry-After waits), and a timed-out last attempt is a 504 timeout even
+// when the breaker opened on it.
+func TestRequestTimeout(t *testing.T) {
+	tests := []struct {
+		name       string
+		route      string
+		answer     func(w http.ResponseWriter, r *http.Request)
+		wantCode   int
+		wantReason string
+		wantMax    time.Duration
+	}{
+		{
+			"attempts that hang",
+			"timeout: 200ms, request_timeout: 500ms, retry: {max_attempts: 5, backoff: constant, initial_backoff: 10ms, jitter: none}",
+			func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+			http.StatusGatewayTimeout, "timeout", 500 * time.Millisecond,
+		},
+		{
+			"a Retry-After longer than what is left",
+			"request_timeout: 500ms, retry: {max_attempts: 5, max_retry_after: 10s}",
+			func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Retry-After", "4")
+				w.WriteHeader(http.StatusServiceUnavailable)
+			},
+			http.StatusServiceUnavailable, "", 0,
+		},
+		{
+			"the breaker opens on the last timed-out attempt",
+			"timeout: 100ms, retry: {max_attempts: 3, backoff: constant, initial_backoff: 10ms, jitter: none}, breaker: {window: consecutive, window_size: 1}",
+			func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+			http.StatusGatewayTimeout, "timeout", 110 * time.Millisecond, // the timed-out attempt and the backoff before the refused one
+		},
+		{
+			"no attempt timeout, only the request's",
+			"request_timeout: 300ms",
+			func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+			http.StatusGatewayTimeout, "timeout", 300 * time.Millisecond,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				b := newBubble(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', "+tc.route+"}\n", http.HandlerFunc(tc.answer))
+				start := time.Now()
+				got := b.get(t, "/")
+				if d := time.Since(start); d > tc.wantMax {
+					t.Errorf("answered after %v, want at most %v", d, tc.wantMax)
+				}
+				if got.code != tc.wantCode || got.header.Get(HeaderReason) != tc.wantReason {
+					t.Errorf("got %d %q, want %d %q", got.code, got.header.Get(HeaderReason), tc.wantCode, tc.wantReason)
+				}
+			})
+		})
+	}
+}
+
+// Defect 4: a client trickling its body is cut off by client_body_timeout
+// (408) and does not hold its bulkhead slot: other clients get through.
+func TestTricklingUploadDoesNotStarveBulkhead(t *testing.T) {
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	})
+	f := newFixture(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', client_body_timeout: 200ms, bulkhead: {max_concurrent: 2}}\n", up)
+	addr := strings.TrimPrefix(f.proxy.URL, "http://")
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	codes := make(chan int, 2)
+	started := make(chan struct{}, 2)
+	for range 2 {
+		wg.Go(func() {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, "PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+			started <- struct{}{}
+			br := bufio.NewReader(c)
+			for i := 0; i < 100 && ctx.Err() == nil; i++ {
+				if _, err := io.WriteString(c, "x"); err != nil {
+					break
+				}
+				select {
+				case <-time.After(time.Second): // 1 byte a second, slower than the body timeout
+				case <-ctx.Done():
+				}
+				c.SetReadDeadline(time.Now().Add(time.Millisecond))
+				if resp, err := http.ReadResponse(br, nil); err == nil {
+					codes <- resp.StatusCode
+					return
+				}
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			}
+			codes <- 0
+		})
+	}
+	<-started
+	<-started
+	// Within a few body timeouts, the slots are free again.
+	var got response
+	for i := 0; i < 50; i++ {
+		got = do(t, f.client, http.MethodPut, f.proxy.URL+"/up", "payload")
+		if got.code == 200 {
+			break
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	if got.code != 200 {
+		t.Errorf("another client got %d %q, want 200: the trickling uploads hold the bulkhead", got.code, got.header.Get(HeaderReason))
+	}
+	wg.Wait()
+	for range 2 {
+		if c := <-codes; c != http.StatusRequestTimeout {
+			t.Errorf("a trickling upload got %d, want 408", c)
+		}
+	}
+}
+
+// Defect 5: the upstream's whole body reaches the client, whatever its
+// status and whether or not the route retries.
+func TestLargeErrorBodyArrivesWhole(t *testing.T) {
+	body := strings.Repeat("e", 200_000)
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, body)
+	})
+	for _, retry := range []string{"", ", retry: {max_attempts: 2, backoff: constant, initial_backoff: 1ms}"} {
+		f := newFixture(t, "routes:\n  - {name: api, prefix: /, upstream: '%s'"+retry+"}\n", up)
+		got := f.get(t, "/")
+		if got.code != 500 || len(got.body) != len(body) {
+			t.Errorf("retry %q: got %d with %d bytes, want 500 with %d", retry, got.code, len(got.body), len(body))
+		}
+	}
+}
+
+// Defect 6: dot segments and empty segments do not bypass a route.
+func TestPathsAreCleanedBeforeRouting(t *testing.T) {
+	var paths sync.Map
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		paths.Store(r.URL.Path, true)
+		io.WriteString(w, "ok")
+	})
+	f := newFixture(t, `routes:
+  - {name: expensive, prefix: /api/expensive, upstream: '%[1]s', rate_limit: {rate: 0.001, burst: 1}}
+  - {name: api, prefix: /api, upstream: '%[1]s'}
+`, up)
+	addr := strings.TrimPrefix(f.proxy.URL, "http://")
+	if code, _ := rawRequest(t, addr, "GET /api/expensive HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); code != 200 {
+		t.Fatalf("first request: %d", code)
+	}
+	for _, p := range []string{"/api/x/../expensive", "/api//expensive", "/api/./expensive", "/api/x/%2e%2e/expensive", "/api/expensive/", "//api/expensive"} {
+		code, reason := rawRequest(t, addr, "GET "+p+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if code != http.StatusTooManyRequests && code != http.StatusBadRequest {
+			t.Errorf("%s: %d %q, want the expensive route's 429 (or 400)", p, code, reason)
+		}
+	}
+	paths.Range(func(k, _ any) bool {
+		if p := k.(string); p != "/api/expensive" {
+			t.Errorf("the upstream saw %q", p)
+		}
+		return true
+	})
+}
+
+var _ = atomic.Int32{}
