@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
@@ -19,7 +20,10 @@ Usage:
   bulwark run -config FILE       run the proxy (the same: bulwark -config FILE)
   bulwark validate -config FILE  check a config file and list its routes
   bulwark demo [-duration 30s]   a self-contained demo: flaky upstream, proxy, load, dashboard
-  bulwark help                   this text
+  bulwark version                the module version and VCS revision it was built from
+  bulwark help                   this text (also: -h, --help)
+
+Each subcommand lists its flags with -h (bulwark run -h).
 
 While it runs, the proxy reloads its config on SIGHUP and on POST /admin/reload,
 and shuts down gracefully on SIGINT or SIGTERM. The dashboard is at the admin
@@ -34,6 +38,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd := "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
+	} else if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help":
+			cmd = "help"
+		case "-version", "--version":
+			cmd = "version"
+		}
 	}
 	switch cmd {
 	case "run":
@@ -42,7 +53,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdValidate(args, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args, stdout, stderr)
-	case "help", "-h", "-help", "--help":
+	case "version":
+		bi, _ := debug.ReadBuildInfo()
+		fmt.Fprintln(stdout, versionString(bi))
+		return 0
+	case "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
@@ -146,6 +161,12 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	cfg, _, err := LoadConfig(*path)
+	if err == nil {
+		_, err = newAdminAuth(&cfg.Admin, os.Getenv) // the token file or variable must be readable
+		if err != nil {
+			err = fmt.Errorf("%s: %w", *path, err)
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 1
@@ -174,4 +195,40 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %-16s %s%s -> %s  [%s]\n", r.Name, r.Host, r.Prefix, r.Upstream, strings.Join(pols, ", "))
 	}
 	return 0
+}
+
+// versionString describes the build: the module version ("(devel)" when
+// built from a source tree) and, when the go command recorded it, the VCS
+// revision, its time and whether the tree was modified.
+func versionString(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return "bulwark: no build information (built without module support)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, at string
+	modified := false
+	for _, st := range bi.Settings {
+		switch st.Key {
+		case "vcs.revision":
+			rev = st.Value
+		case "vcs.time":
+			at = st.Value
+		case "vcs.modified":
+			modified = st.Value == "true"
+		}
+	}
+	out := "bulwark " + v
+	if rev != "" {
+		out += " revision " + rev
+		if modified {
+			out += " (modified)"
+		}
+		if at != "" {
+			out += " of " + at
+		}
+	}
+	return out + " " + bi.GoVersion
 }

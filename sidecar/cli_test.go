@@ -5,8 +5,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 func TestMainUsage(t *testing.T) {
@@ -16,7 +19,12 @@ func TestMainUsage(t *testing.T) {
 		out, errOut string
 	}{
 		{[]string{"help"}, 0, "bulwark run -config FILE", ""},
-		{[]string{"-h"}, 0, "", "-config"},
+		{[]string{"-h"}, 0, "bulwark validate -config FILE", ""},
+		{[]string{"--help"}, 0, "bulwark demo [-duration 30s]", ""},
+		{[]string{"-help"}, 0, "bulwark version", ""},
+		{[]string{"run", "-h"}, 0, "", "-config"},
+		{[]string{"version"}, 0, "bulwark ", ""},
+		{[]string{"--version"}, 0, "go1.", ""},
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
 		{[]string{"run", "-nope"}, 2, "", "flag provided but not defined: -nope"},
 		{[]string{"run", "extra"}, 2, "", `unexpected argument "extra"`},
@@ -63,5 +71,47 @@ func TestMainRun(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("logs lack %q:\n%s", want, stderr.String())
 		}
+	}
+}
+
+func TestVersionString(t *testing.T) {
+	bi := &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Path: "github.com/bulwark-go/bulwark", Version: "v1.2.3"},
+		Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.time", Value: "2026-01-02T03:04:05Z"}, {Key: "vcs.modified", Value: "true"}}}
+	if got, want := versionString(bi), "bulwark v1.2.3 revision abc123 (modified) of 2026-01-02T03:04:05Z go1.26.0"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	bi = &debug.BuildInfo{GoVersion: "go1.26.0"}
+	if got, want := versionString(bi), "bulwark (devel) go1.26.0"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestDemoInterrupted: Ctrl-C during the demo gives a summary of the time
+// that really passed, and the command exits 130.
+func TestDemoInterrupted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newMemNet()
+		var out bytes.Buffer
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(3*time.Second+500*time.Millisecond, cancel)
+		sum, err := RunDemo(ctx, DemoConfig{Duration: 30 * time.Second, Out: &out, ListenFunc: n.Listen, Dial: n.Dial})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sum.Interrupted || sum.Duration != 3500*time.Millisecond {
+			t.Errorf("interrupted %v after %v, want true after 3.5s", sum.Interrupted, sum.Duration)
+		}
+		if !strings.Contains(out.String(), "Summary after 3.5s (interrupted):") {
+			t.Errorf("output:\n%s", out.String())
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	var stdout, stderr bytes.Buffer
+	if code := Main(ctx, []string{"demo", "-duration", "30s"}, &stdout, &stderr); code != 130 {
+		t.Errorf("interrupted demo exited %d, want 130: %s", code, stderr.String())
+	}
+	if strings.Contains(stdout.String(), "Summary after 30s") {
+		t.Errorf("interrupted demo claims 30s:\n%s", stdout.String())
 	}
 }

@@ -45,7 +45,8 @@ type DemoConfig struct {
 
 // DemoSummary is what the demo's clients met, in all.
 type DemoSummary struct {
-	Duration     time.Duration
+	Duration     time.Duration // how long the load ran: less than asked when interrupted
+	Interrupted  bool          // the demo's context ended before the duration
 	DashboardURL string
 	ProxyURL     string
 	Requests     uint64
@@ -315,10 +316,12 @@ loop:
 		case <-timer.C:
 			break loop
 		case <-ctx.Done():
+			sum.Interrupted = true
 			fmt.Fprintln(out, "interrupted")
 			break loop
 		}
 	}
+	sum.Duration = time.Since(start)
 	tick.Stop()
 	timer.Stop()
 	stopLoad()
@@ -458,7 +461,11 @@ func demoRequest(ctx context.Context, client *http.Client, url, id string) demoR
 }
 
 func (s *DemoSummary) print(w io.Writer) {
-	fmt.Fprintf(w, "\nSummary after %v: %d requests\n", s.Duration, s.Requests)
+	how := ""
+	if s.Interrupted {
+		how = " (interrupted)"
+	}
+	fmt.Fprintf(w, "\nSummary after %v%s: %d requests\n", s.Duration.Round(100*time.Millisecond), how, s.Requests)
 	line := func(n uint64, what string) {
 		pct := 0.0
 		if s.Requests > 0 {
@@ -496,11 +503,32 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *verbose {
 		dc.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if _, err := RunDemo(ctx, dc); err != nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigc)
+	code := make(chan int, 1)
+	code <- 130 // 128 + SIGINT, for a context ended by the caller
+	go func() {
+		select {
+		case sig := <-sigc:
+			if sig == syscall.SIGTERM {
+				<-code
+				code <- 128 + int(syscall.SIGTERM)
+			}
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	sum, err := RunDemo(ctx, dc)
+	if err != nil {
 		fmt.Fprintln(stderr, "bulwark:", err)
 		return 1
+	}
+	if sum.Interrupted {
+		cancel()
+		return <-code // the shell's status for a command ended by a signal
 	}
 	return 0
 }

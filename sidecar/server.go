@@ -385,12 +385,21 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // set. It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
-	proxy := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
+	// The proxy's requests still in flight when shutdown_timeout passes are
+	// ended (their contexts come from hard) and answered 503 with
+	// Connection: close (drainHandler) before their connections close.
+	hard, hardStop := context.WithCancel(context.WithoutCancel(ctx))
+	defer hardStop()
+	proxy := &http.Server{Handler: drainHandler(hard, s.Handler()), BaseContext: func(net.Listener) context.Context { return hard },
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
 	admin := &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
 	s.log.Info("serving", "proxy", pl.Addr().String(), "admin", al.Addr().String())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The admin API's requests (the dashboard's event streams) end as
+	// shutdown starts.
+	admin.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 2)
 	var wg sync.WaitGroup
 	for _, x := range []struct {
@@ -416,6 +425,9 @@ func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
 	for _, srv := range []*http.Server{proxy, admin} {
 		if err := srv.Shutdown(sctx); err != nil {
 			errs = append(errs, err)
+			if srv == proxy {
+				drain(srv, hardStop)
+			}
 			srv.Close()
 		}
 	}
