@@ -82,8 +82,8 @@ func TestBankTransfers(t *testing.T) {
 
 func TestLockAllOrderAndDuplicates(t *testing.T) {
 	var a, b, c lockorder.Mutex
-	mus := []*lockorder.Mutex{&c, &a, &b, &a}
-	before := append([]*lockorder.Mutex(nil), mus...)
+	mus := []lockorder.Locker{&c, &a, &b, &a}
+	before := append([]lockorder.Locker(nil), mus...)
 	lockorder.LockAll(mus...)
 	for i, m := range []*lockorder.Mutex{&a, &b, &c} {
 		if m.TryLock() {

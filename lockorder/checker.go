@@ -74,6 +74,8 @@ type InversionError struct {
 	// is Lock and the last Then is Held. Its length is 1 for a plain A-B/B-A
 	// inversion, more when the cycle goes through other locks.
 	Earlier []Order
+
+	unnamed bool // Lock has no Name
 }
 
 // Error describes the inversion in one line; the stacks are in the fields.
@@ -106,6 +108,8 @@ type LongWaitError struct {
 	Goroutine int64    // the waiting goroutine
 	Stack     []byte   // its stack
 	Holders   []Holder // empty if the lock was taken while the checker was off
+
+	unnamed bool // Lock has no Name
 }
 
 // Error describes the wait in one line; the stacks are in the fields.
@@ -136,9 +140,10 @@ type Stats struct {
 
 // acquisition is one lock taken (or about to be taken) with the checker on.
 type acquisition struct {
-	lock   uint64
-	name   string
-	shared bool
+	lock    uint64
+	name    string
+	unnamed bool // name is the "Mutex#<ID>" made up for a lock without a Name
+	shared  bool
 	goid   int64
 	stack  []byte
 	since  time.Time
@@ -244,9 +249,9 @@ func CheckerStats() Stats {
 // beforeAcquire records that the calling goroutine is about to lock id
 // (try: without waiting, which orders nothing), reports any inversion this
 // creates, and returns the acquisition for acquired.
-func beforeAcquire(id uint64, name string, shared, try bool) *acquisition {
+func beforeAcquire(id uint64, name string, unnamed, shared, try bool) *acquisition {
 	stack, goid := callerStack()
-	a := &acquisition{lock: id, name: name, shared: shared, goid: goid, stack: stack}
+	a := &acquisition{lock: id, name: name, unnamed: unnamed, shared: shared, goid: goid, stack: stack}
 	if try {
 		return a
 	}
@@ -270,7 +275,7 @@ func beforeAcquire(id uint64, name string, shared, try bool) *acquisition {
 		}
 		if earlier := c.path(id, h.lock); earlier != nil {
 			found = append(found, &InversionError{Lock: name, Held: h.name, Goroutine: goid,
-				Stack: stack, HeldStack: h.stack, Earlier: earlier})
+				Stack: stack, HeldStack: h.stack, Earlier: earlier, unnamed: unnamed})
 			c.inversions++
 		}
 		next := c.after[h.lock]
@@ -400,7 +405,7 @@ func reportLongWait(a *acquisition) {
 	c.longWaits++
 	c.mu.Unlock()
 
-	e := &LongWaitError{Lock: a.name, Waited: cfg.LongWait, Goroutine: a.goid, Stack: a.stack, Holders: holders}
+	e := &LongWaitError{Lock: a.name, Waited: cfg.LongWait, Goroutine: a.goid, Stack: a.stack, Holders: holders, unnamed: a.unnamed}
 	attrs := []slog.Attr{slog.String("lock", e.Lock), slog.Duration("waited", e.Waited),
 		slog.Int64("goroutine", e.Goroutine), slog.String("stack", string(e.Stack))}
 	var holderStack []byte
@@ -411,12 +416,29 @@ func reportLongWait(a *acquisition) {
 	}
 	cfg.Logger.LogAttrs(context.Background(), slog.LevelError, e.Error(), attrs...)
 	if cfg.Observer != nil {
-		cfg.Observer.Observe(bulwark.Event{Kind: bulwark.KindLongWait, Policy: "lockorder", Name: e.Lock,
+		cfg.Observer.Observe(bulwark.Event{Kind: bulwark.KindLongWait, Policy: "lockorder", Name: eventName(e.Lock, e.unnamed),
 			Delay: e.Waited, Err: e, Stack: holderStack})
 	}
 	if cfg.OnLongWait != nil {
 		cfg.OnLongWait(e)
 	}
+}
+
+// UnnamedLock is the name the checker's events give the Observer for a
+// lock whose Name is empty. Reports and errors call such a lock
+// "Mutex#<ID>" or "RWMutex#<ID>", which tells it apart within a report; an
+// event's Name becomes a metric label, where a number given in the order
+// locks are first used would make a new series on each run (and one per
+// lock made), so every unnamed lock shares this one. Name the locks whose
+// reports you want to count apart.
+const UnnamedLock = "unnamed"
+
+// eventName is the Name of an Observer event about lock.
+func eventName(lock string, unnamed bool) string {
+	if unnamed {
+		return UnnamedLock
+	}
+	return lock
 }
 
 func reportInversion(cfg CheckerConfig, e *InversionError) {
@@ -425,7 +447,7 @@ func reportInversion(cfg CheckerConfig, e *InversionError) {
 		slog.String("stack", string(e.Stack)),
 		slog.String("earlier_stack", string(e.Earlier[0].Stack)))
 	if cfg.Observer != nil {
-		cfg.Observer.Observe(bulwark.Event{Kind: bulwark.KindInversion, Policy: "lockorder", Name: e.Lock,
+		cfg.Observer.Observe(bulwark.Event{Kind: bulwark.KindInversion, Policy: "lockorder", Name: eventName(e.Lock, e.unnamed),
 			Err: e, Stack: e.Stack})
 	}
 	if cfg.OnInversion != nil {

@@ -8,7 +8,8 @@
 //   - Ordered acquisition: [LockAll] (or [Lock], for defer) locks a set of
 //     mutexes in one global order, by [Mutex.ID], whatever order they are
 //     passed in, so code that locks several at once cannot deadlock with
-//     itself.
+//     itself. An [RWMutex] takes part for writing, or for reading as
+//     [Read](rw).
 //   - Bounded waits: [Mutex] and [RWMutex] can be locked with a deadline
 //     ([Mutex.LockContext], [Mutex.TryLockFor]), so a wait that would never
 //     end gives up with an error instead.

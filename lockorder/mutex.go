@@ -21,8 +21,11 @@ import (
 // the first of them, so no waiter starves; a waiter sleeps on a channel
 // until then (no spinning, no polling).
 type Mutex struct {
-	// Name names the mutex in the checker's reports ("accounts", "user 42").
-	// Set it before first use and do not change it. Default: "Mutex#<ID>".
+	// Name names the mutex in the checker's reports and events ("accounts",
+	// "orders-cache"): name what the lock guards, not which instance it is
+	// (no user or request ids: the Observer's events become metric labels).
+	// Set it before first use and do not change it. Default: "", shown as
+	// "Mutex#<ID>" in reports and as [UnnamedLock] in events.
 	Name string
 
 	state uint32 // mLocked | mWaiters; accessed with sync/atomic functions, which keep Lock inlinable
@@ -223,7 +226,7 @@ func park(w *waiter, done <-chan struct{}, expire <-chan time.Time, watch *acqui
 }
 
 func (m *Mutex) lockChecked(done <-chan struct{}, expire <-chan time.Time) bool {
-	a := beforeAcquire(m.ID(), m.label(), false, false)
+	a := beforeAcquire(m.ID(), m.label(), m.Name == "", false, false)
 	if atomic.CompareAndSwapUint32(&m.state, 0, mLocked) || m.lockSlow(done, expire, a) {
 		acquired(a)
 		return true
@@ -232,5 +235,5 @@ func (m *Mutex) lockChecked(done <-chan struct{}, expire <-chan time.Time) bool 
 }
 
 func (m *Mutex) checkTry() {
-	acquired(beforeAcquire(m.ID(), m.label(), false, true))
+	acquired(beforeAcquire(m.ID(), m.label(), m.Name == "", false, true))
 }

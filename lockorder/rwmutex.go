@@ -21,8 +21,9 @@ import (
 // readers queue behind it, so writers do not starve; when a writer unlocks,
 // all the readers at the head of the queue get the lock together.
 type RWMutex struct {
-	// Name names the lock in the checker's reports. Set it before first use.
-	// Default: "RWMutex#<ID>".
+	// Name names the lock in the checker's reports and events, as
+	// [Mutex.Name] does. Set it before first use. Default: "", shown as
+	// "RWMutex#<ID>" in reports and as [UnnamedLock] in events.
 	Name string
 
 	state atomic.Uint64 // reader count | rwWriter | rwWaiters
@@ -76,7 +77,7 @@ func (rw *RWMutex) TryLock() bool {
 		return false
 	}
 	if checking() {
-		acquired(beforeAcquire(rw.ID(), rw.label(), false, true))
+		acquired(beforeAcquire(rw.ID(), rw.label(), rw.Name == "", false, true))
 	}
 	return true
 }
@@ -88,7 +89,7 @@ func (rw *RWMutex) TryRLock() bool {
 		return false
 	}
 	if checking() {
-		acquired(beforeAcquire(rw.ID(), rw.label(), true, true))
+		acquired(beforeAcquire(rw.ID(), rw.label(), rw.Name == "", true, true))
 	}
 	return true
 }
@@ -310,7 +311,7 @@ func (rw *RWMutex) grantLocked() {
 }
 
 func (rw *RWMutex) lockChecked(reader bool, done <-chan struct{}, expire <-chan time.Time) bool {
-	a := beforeAcquire(rw.ID(), rw.label(), reader, false)
+	a := beforeAcquire(rw.ID(), rw.label(), rw.Name == "", reader, false)
 	if rw.tryFast(reader) || rw.lockSlow(reader, done, expire, a) {
 		acquired(a)
 		return true
