@@ -28,6 +28,8 @@ const (
 	// MaxBodyBytesLimit caps retry.max_body_bytes: the most a request body
 	// may be held in memory to be sent again.
 	MaxBodyBytesLimit = 1 << 30
+	// MaxClientsLimit caps rate_limit.max_clients.
+	MaxClientsLimit = 10_000_000
 )
 
 // DefaultFailureStatuses are the upstream response codes counted as

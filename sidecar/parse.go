@@ -153,6 +153,8 @@ func (v *validator) duration(path string, d time.Duration) {
 func (v *validator) nonNegative(path string, d time.Duration) {
 	if d < 0 {
 		v.fail(path, "must not be negative, got %v", d)
+	} else if d > MaxTimeout {
+		v.fail(path, "must be at most %v, got %v", MaxTimeout, d)
 	}
 }
 
@@ -337,8 +339,8 @@ func (v *validator) retry(p string, r *RetryConfig) {
 	}
 	v.nonNegative(p+".max_elapsed", r.MaxElapsed)
 	v.nonNegative(p+".max_retry_after", r.MaxRetryAfter)
-	if r.MaxBodyBytes < 0 {
-		v.fail(p+".max_body_bytes", "must not be negative, got %d", r.MaxBodyBytes)
+	if r.MaxBodyBytes < 0 || r.MaxBodyBytes > MaxBodyBytesLimit {
+		v.fail(p+".max_body_bytes", "must be in 0..%d (1 GiB), got %d", MaxBodyBytesLimit, r.MaxBodyBytes)
 	}
 	if r.Methods != nil && len(r.Methods) == 0 {
 		v.fail(p+".methods", "must list at least one method (remove the retry block to retry nothing)")
@@ -459,8 +461,8 @@ func (v *validator) rateLimit(p string, r *RateLimitConfig) {
 	}
 	if r.MaxClients != 0 && !r.PerClient {
 		v.fail(p+".max_clients", "applies only with per_client: true")
-	} else if r.MaxClients < 0 {
-		v.fail(p+".max_clients", "must not be negative, got %d", r.MaxClients)
+	} else if r.MaxClients < 0 || r.MaxClients > MaxClientsLimit {
+		v.fail(p+".max_clients", "must be in 0..%d, got %d", MaxClientsLimit, r.MaxClients)
 	}
 	if len(v.errs) == 0 {
 		rc := *r
