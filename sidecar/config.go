@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"time"
 )
@@ -184,6 +185,10 @@ type RetryConfig struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// Budget, if set, caps retries at a share of recent requests.
 	Budget *BudgetConfig `yaml:"budget"`
+
+	// rand, when set (by bulwark simulate), is the jitter's source, so that
+	// a simulation repeats; nil: the runtime's generator.
+	rand rand.Source
 }
 
 // BudgetConfig configures a retry budget (retry.BudgetConfig).

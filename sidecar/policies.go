@@ -80,6 +80,7 @@ func retryConfig(name string, r *RetryConfig, budget *retry.Budget, obs bulwark.
 		Backoff:       backoff,
 		Jitter:        jitter,
 		MaxRetryAfter: r.MaxRetryAfter,
+		Rand:          r.rand,
 		Budget:        budget,
 		Observer:      obs,
 	}, budget, nil
