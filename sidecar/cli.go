@@ -20,6 +20,7 @@ Usage:
   bulwark run -config FILE       run the proxy (the same: bulwark -config FILE)
   bulwark validate -config FILE  check a config file and list its routes
   bulwark demo [-duration 30s]   a self-contained demo: flaky upstream, proxy, load, dashboard
+  bulwark scenarios [-scale 1]   the fault scenarios with and without bulwark; writes docs/scenarios/
   bulwark version                the module version and VCS revision it was built from
   bulwark help                   this text (also: -h, --help)
 
