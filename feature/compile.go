@@ -2,7 +2,6 @@ package feature
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -148,7 +147,8 @@ func (s *Set) Type(name string) (Type, bool) {
 
 // Compile validates a decoded flag file and builds an immutable [Set]. The
 // error lists every problem found, each a *[ValidationError] naming the
-// flag and the field (joined with errors.Join when there are several).
+// flag, the field and (when f.Lines has it) the line, joined with
+// errors.Join in order of line when there are several.
 func Compile(f *File) (*Set, error) {
 	return compile(f, nil)
 }
@@ -166,9 +166,14 @@ func compile(f *File, env envOverrides) (*Set, error) {
 	if f == nil {
 		return nil, &ValidationError{Index: -1, Field: "file", Msg: "nil"}
 	}
-	var errs []error
+	var errs []*ValidationError
 	bad := func(fl string, i int, field, format string, args ...any) {
-		errs = append(errs, &ValidationError{Flag: fl, Index: i, Field: field, Msg: fmt.Sprintf(format, args...)})
+		path := "flags[" + strconv.Itoa(i) + "]"
+		line, ok := f.Lines[path+"."+field]
+		if !ok {
+			line = f.Lines[path]
+		}
+		errs = append(errs, &ValidationError{Flag: fl, Index: i, Field: field, Line: line, Msg: fmt.Sprintf(format, args...)})
 	}
 	s := &Set{flags: make(map[string]*flag, len(f.Flags)), kill: f.Kill}
 	first := make(map[string]int, len(f.Flags))
@@ -266,10 +271,7 @@ func compile(f *File, env envOverrides) (*Set, error) {
 		}
 	}
 	if len(errs) > 0 {
-		if len(errs) == 1 {
-			return nil, errs[0]
-		}
-		return nil, errors.Join(errs...)
+		return nil, joinProblems(errs)
 	}
 	slices.Sort(s.names)
 	return s, nil

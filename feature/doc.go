@@ -35,10 +35,12 @@
 // "string" or "number") and a value of that type. Optional: "off" (the
 // value of a killed flag and of keys outside the rollout; default false, ""
 // or 0), "rollout" (a percentage 0..100), "rules", "kill" and
-// "description". Unknown fields are errors. [Compile] checks everything
-// and names the flag and the field of each problem: an unknown type, a
-// value of the wrong type, a percentage outside 0..100, a duplicate name, a
-// rule without attribute or values.
+// "description". Unknown fields are errors. Every problem of a file is
+// reported at once, each naming the flag, the field and the line: the
+// decoder's (an unknown field, a field given twice, a list where a string
+// belongs) and [Compile]'s (an unknown type, a value of the wrong type, a
+// percentage outside 0..100, a duplicate name, a rule without attribute or
+// values).
 //
 // # Evaluation
 //

@@ -23,18 +23,29 @@ var (
 type ValidationError struct {
 	Flag  string // the flag's name; empty for file-level problems
 	Index int    // the flag's position in the file, from 0; -1 for file-level problems
-	Field string // the field at fault: "type", "rollout", "rules[1].in", "env BULWARK_FLAG_X", ...
+	Field string // the field at fault: "type", "rollout", "rules[1].in", "env BULWARK_FLAG_X", ...; "" for the flag as a whole
 	Msg   string // what is wrong with it
+	Line  int    // the line in the file, from 1; 0 when unknown
 }
 
 func (e *ValidationError) Error() string {
+	var s string
 	switch {
 	case e.Flag != "":
-		return fmt.Sprintf("feature: flag %q: %s: %s", e.Flag, e.Field, e.Msg)
+		s = fmt.Sprintf("feature: flag %q", e.Flag)
 	case e.Index >= 0:
-		return fmt.Sprintf("feature: flag #%d: %s: %s", e.Index+1, e.Field, e.Msg)
+		s = fmt.Sprintf("feature: flag #%d", e.Index+1)
+	default:
+		s = "feature"
 	}
-	return fmt.Sprintf("feature: %s: %s", e.Field, e.Msg)
+	if e.Field != "" {
+		s += ": " + e.Field
+	}
+	s += ": " + e.Msg
+	if e.Line > 0 {
+		s += fmt.Sprintf(" (line %d)", e.Line)
+	}
+	return s
 }
 
 // Is reports whether target is [ErrInvalid].

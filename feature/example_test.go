@@ -66,16 +66,19 @@ func ExampleSet_Evaluate() {
 	// feature: flag not found: "nope"
 }
 
-// A bad file names the flag and the field at fault.
+// A bad file reports every problem at once, each with the flag, the field
+// and the line.
 func ExampleParse_errors() {
 	_, err := feature.Parse([]byte(`{"flags": [
 	  {"name": "a", "type": "integer", "value": 1},
-	  {"name": "b", "type": "bool", "value": true, "rollout": 150}
+	  {"name": "b", "type": "bool", "value": true,
+	   "rollout": 150, "extra": 1}
 	]}`))
 	fmt.Println(err)
 	// Output:
-	// feature: flag "a": type: unknown type "integer"; want bool, string or number
-	// feature: flag "b": rollout: 150 is outside 0..100
+	// feature: flag "a": type: unknown type "integer"; want bool, string or number (line 2)
+	// feature: flag "b": extra: unknown field; want one of "name", "type", "value", "off", "rollout", "rules", "kill", "description" (line 4)
+	// feature: flag "b": rollout: 150 is outside 0..100 (line 4)
 }
 
 // Listeners hear of each accepted change.
@@ -103,6 +106,6 @@ func ExampleFlags_Subscribe() {
 	// Output:
 	// changed: [limit] 10 -> 20
 	// <nil>
-	// level=ERROR msg="feature: rejected flag file; the flags in force stay in force" name=feature err="feature: flag \"limit\": value: want a number, got string \"30\""
+	// level=ERROR msg="feature: rejected flag file; the flags in force stay in force" name=feature err="feature: flag \"limit\": value: want a number, got string \"30\" (line 1)"
 	// true 20
 }

@@ -1,11 +1,8 @@
 package feature
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
+	"strings"
 )
 
 // File is the decoded, not yet validated content of a flag file. A decoder
@@ -17,6 +14,11 @@ type File struct {
 	Kill bool `json:"kill,omitempty" yaml:"kill,omitempty"`
 	// Flags lists the flags. A name may appear once.
 	Flags []Spec `json:"flags" yaml:"flags"`
+	// Lines maps the path of a key in the file ("kill", "flags[2]",
+	// "flags[2].rollout", "flags[2].rules[0].in") to its line, from 1, so
+	// that Compile's errors say where each problem is. DecodeJSON and
+	// featureyaml.Decode fill it in. Default: nil, no lines.
+	Lines map[string]int `json:"-" yaml:"-"`
 }
 
 // Spec describes one flag as written in the file.
@@ -60,34 +62,73 @@ type Rule struct {
 	Variant string `json:"variant,omitempty" yaml:"variant,omitempty"`
 }
 
-// DecodeJSON decodes a JSON flag file strictly: unknown fields, trailing
-// data and a document that is not an object are errors. It does not
-// validate the flags; see [Compile] and [Parse].
-func DecodeJSON(data []byte) (*File, error) {
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] != '{' {
-		return nil, errors.New("feature: decoding JSON: the flag file must be a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var f File
-	if err := dec.Decode(&f); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("feature: empty flag file")
-		}
-		return nil, fmt.Errorf("feature: decoding JSON: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("feature: decoding JSON: unexpected data after the top-level object")
-	}
-	return &f, nil
-}
-
 // Parse decodes a JSON flag file with [DecodeJSON] and validates it with
-// [Compile]. It applies no environment overrides.
+// [Compile], reporting the problems of both in one error. It applies no
+// environment overrides.
 func Parse(data []byte) (*Set, error) {
 	f, err := DecodeJSON(data)
-	if err != nil {
+	if f == nil {
 		return nil, err
 	}
-	return Compile(f)
+	return compileDecoded(f, err, nil)
+}
+
+// compileDecoded compiles f, which a decoder returned with decErr (nil, or
+// the problems it found while decoding the rest), and returns every
+// problem of both together.
+func compileDecoded(f *File, decErr error, env envOverrides) (*Set, error) {
+	s, err := compile(f, env)
+	if decErr == nil {
+		return s, err
+	}
+	probs := problems(decErr)
+	if probs == nil { // not the problems of a known decoder: keep it whole
+		if err == nil {
+			return nil, decErr
+		}
+		return nil, errors.Join(decErr, err)
+	}
+	for _, p := range problems(err) {
+		if !covered(p, probs) {
+			probs = append(probs, p)
+		}
+	}
+	return nil, joinProblems(probs)
+}
+
+// covered reports whether Compile's problem p follows from one the decoder
+// found: the same field (a name of the wrong type is then also missing),
+// or a field inside one that could not be decoded (a flag or a rule that
+// is not an object).
+func covered(p *ValidationError, decoded []*ValidationError) bool {
+	for _, d := range decoded {
+		if d.Index == p.Index && (d.Field == "" || p.Field == d.Field || strings.HasPrefix(p.Field, d.Field+".")) {
+			return true
+		}
+	}
+	return false
+}
+
+// problems returns the *ValidationErrors err is made of (itself, or those
+// errors.Join joined), or nil if it holds anything else.
+func problems(err error) []*ValidationError {
+	if err == nil {
+		return nil
+	}
+	if ve, ok := err.(*ValidationError); ok {
+		return []*ValidationError{ve}
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return nil
+	}
+	var out []*ValidationError
+	for _, e := range j.Unwrap() {
+		ve, ok := e.(*ValidationError)
+		if !ok {
+			return nil
+		}
+		out = append(out, ve)
+	}
+	return out
 }

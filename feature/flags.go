@@ -29,7 +29,10 @@ type Config struct {
 	Name string
 	// Path is the flag file. Required.
 	Path string
-	// Decode turns the file's bytes into a [File]. Default: [DecodeJSON].
+	// Decode turns the file's bytes into a [File]. A decoder that finds
+	// problems it can step over returns the File with them (as
+	// *ValidationErrors, joined), and they are reported with Compile's.
+	// Default: [DecodeJSON].
 	// The featureyaml package supplies a YAML decoder and picks one by the
 	// file's extension.
 	Decode func(data []byte) (*File, error)
@@ -338,18 +341,18 @@ func (f *Flags) build(data []byte) (*Set, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("the file is empty")
 	}
-	file, err := f.decode(data)
-	if err != nil {
-		return nil, err
-	}
+	file, decErr := f.decode(data)
 	if file == nil {
+		if decErr != nil {
+			return nil, decErr
+		}
 		return nil, errors.New("the decoder returned no file")
 	}
 	env, unknown, err := f.overrides(file)
 	if err != nil {
 		return nil, err
 	}
-	set, err := compile(file, env)
+	set, err := compileDecoded(file, decErr, env)
 	if err != nil {
 		return nil, err
 	}
