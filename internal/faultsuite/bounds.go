@@ -54,7 +54,8 @@ func (r *Result) Violations() []string {
 			}
 		}
 		if len(late) > 0 {
-			v = append(v, fmt.Sprintf("%s: %d callers waited longer than the deadline %v + %v: %s", name, len(late), r.Deadline, Slack, head(late, 5)))
+			v = append(v, fmt.Sprintf("%s: %d callers waited longer than the deadline %v + %v: %s (the runner's timers fired up to %v late)",
+				name, len(late), r.Deadline, Slack, head(late, 5), r.Lag.Round(time.Millisecond)))
 		}
 		if m.Lost > 0 {
 			v = append(v, fmt.Sprintf("%s: %d of %d calls got neither an answer nor an error", name, m.Lost, m.Sent))

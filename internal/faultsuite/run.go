@@ -95,6 +95,10 @@ type Result struct {
 	// everything it started was closed.
 	GoroutinesStart, GoroutinesEnd int
 	HeapStart, HeapEnd             uint64
+	// Lag is the longest a 10 ms timer of the runner fired late during the
+	// run: how starved of CPU the process was, which every latency
+	// includes.
+	Lag time.Duration
 }
 
 // bucketWidth is the width of the time buckets of the charts and of the
@@ -192,6 +196,9 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		l.up.begin(t0)
 	}
 	var wg sync.WaitGroup
+	lag := make(chan time.Duration, 1)
+	stopLag := make(chan struct{})
+	go func() { lag <- measureLag(stopLag) }()
 	// The phase driver.
 	phaseErr := make(chan error, 1)
 	wg.Go(func() {
@@ -253,6 +260,8 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		})
 	}
 	wg.Wait()
+	close(stopLag)
+	res.Lag = <-lag
 	select {
 	case err := <-phaseErr:
 		return nil, err
@@ -340,6 +349,24 @@ func recovery(calls []Call, from, bucket, end time.Duration) time.Duration {
 		}
 	}
 	return -1
+}
+
+// measureLag returns the longest a 10 ms timer fired late until stop is
+// closed.
+func measureLag(stop <-chan struct{}) time.Duration {
+	var worst time.Duration
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-stop:
+			return worst
+		case now := <-t.C:
+			worst = max(worst, time.Since(last)-10*time.Millisecond)
+			last = now
+		}
+	}
 }
 
 func sleepUntil(ctx context.Context, t time.Time) bool {

@@ -115,12 +115,12 @@ func Scenarios() []Scenario {
 		},
 		{
 			Name: "overload", Title: "6. Offered load of 5× the capacity",
-			What: "the dependency serves 2 requests at a time in 50 ms each (40/s); the load goes from 30/s to 200/s for 20 s",
-			Rate: 30, Capacity: 2,
+			What: "the dependency serves 1 request at a time in 50 ms (20/s); the load goes from 15/s to 100/s for 20 s",
+			Rate: 15, Capacity: 1,
 			Phases: []Phase{
-				{Name: "30/s", Duration: 10 * time.Second, Fault: Fault{Kind: Healthy, Latency: 50 * time.Millisecond}},
-				{Name: "200/s (5× capacity)", Duration: 20 * time.Second, Load: 200.0 / 30, Fault: Fault{Kind: Healthy, Latency: 50 * time.Millisecond}},
-				{Name: "30/s", Duration: 15 * time.Second, Fault: Fault{Kind: Healthy, Latency: 50 * time.Millisecond}},
+				{Name: "15/s", Duration: 10 * time.Second, Fault: Fault{Kind: Healthy, Latency: 50 * time.Millisecond}},
+				{Name: "100/s (5× capacity)", Duration: 20 * time.Second, Load: 100.0 / 15, Fault: Fault{Kind: Healthy, Latency: 50 * time.Millisecond}},
+				{Name: "15/s", Duration: 15 * time.Second, Fault: Fault{Kind: Healthy, Latency: 50 * time.Millisecond}},
 			},
 		},
 		{Name: "flapping", Title: "7. Flapping", What: "the dependency alternates 3 s failing every call and 3 s healthy", Rate: 50, Phases: flapping},
