@@ -20,6 +20,8 @@ Usage:
   bulwark run -config FILE       run the proxy (the same: bulwark -config FILE)
   bulwark validate -config FILE  check a config file and list its routes
   bulwark demo [-duration 30s]   a self-contained demo: flaky upstream, proxy, load, dashboard
+  bulwark simulate -config FILE -scenario FILE [-config FILE2] [-out DIR]
+                                 replay a scenario against configs in simulated time
   bulwark scenarios [-scale 1]   the fault scenarios with and without bulwark; writes docs/scenarios/
   bulwark version                the module version and VCS revision it was built from
   bulwark help                   this text (also: -h, --help)
@@ -54,6 +56,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdValidate(args, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args, stdout, stderr)
+	case "simulate":
+		return cmdSimulate(ctx, args, stdout, stderr)
 	case "version":
 		bi, _ := debug.ReadBuildInfo()
 		fmt.Fprintln(stdout, versionString(bi))

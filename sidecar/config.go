@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"github.com/bulwark-go/bulwark"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -189,6 +190,8 @@ type RetryConfig struct {
 	// rand, when set (by bulwark simulate), is the jitter's source, so that
 	// a simulation repeats; nil: the runtime's generator.
 	rand rand.Source
+	// clock, when set (by bulwark simulate), is the policy's clock.
+	clock bulwark.Clock
 }
 
 // BudgetConfig configures a retry budget (retry.BudgetConfig).
@@ -213,6 +216,8 @@ type BreakerConfig struct {
 	WaitJitter       float64       `yaml:"wait_jitter"`        // [0,1), default 0
 	HalfOpenCalls    int           `yaml:"half_open_calls"`    // default 3
 	MaxHalfOpen      time.Duration `yaml:"max_half_open"`      // default 1m
+
+	clock bulwark.Clock // set by bulwark simulate: the breaker's clock
 }
 
 // BulkheadConfig configures a route's concurrency limit (bulkhead.Config).

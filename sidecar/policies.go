@@ -24,6 +24,7 @@ func breakerConfig(name string, b *BreakerConfig, obs bulwark.Observer) breaker.
 		kind = breaker.WindowConsecutive
 	}
 	return breaker.Config{
+		Clock:                 b.clock,
 		Name:                  name,
 		Window:                kind,
 		WindowSize:            b.WindowSize,
@@ -81,6 +82,7 @@ func retryConfig(name string, r *RetryConfig, budget *retry.Budget, obs bulwark.
 		Jitter:        jitter,
 		MaxRetryAfter: r.MaxRetryAfter,
 		Rand:          r.rand,
+		Clock:         r.clock,
 		Budget:        budget,
 		Observer:      obs,
 	}, budget, nil

@@ -3,6 +3,7 @@ package sidecar
 import (
 	"context"
 	"fmt"
+	"github.com/bulwark-go/bulwark"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -106,6 +107,9 @@ func simPath(cfg *Config, route string) (string, bool) {
 // (it seeds the route's randomness from the scenario's seed): the
 // simulation, with the gauges of every route, and its target.
 func simulation(cfg *Config, sf *ScenarioFile, rt simulate.Runtime) (*simulate.Sim, simulate.Target, error) {
+	// The policies read rt when it is a clock (the command's virtual
+	// clock); a synctest bubble's runtime is the real clock of the bubble.
+	clock, _ := rt.(bulwark.Clock)
 	path, ok := simPath(cfg, sf.Route)
 	if !ok {
 		return nil, nil, fmt.Errorf("route %q: no such route in the config (line %d of the scenario)", sf.Route, sf.lines["route"])
@@ -114,6 +118,10 @@ func simulation(cfg *Config, sf *ScenarioFile, rt simulate.Runtime) (*simulate.S
 		r := &cfg.Routes[i]
 		if r.Retry != nil {
 			r.Retry.rand = &lockedSource{src: rand.NewPCG(uint64(sf.Seed), uint64(i)+1)}
+			r.Retry.clock = clock
+		}
+		if r.Breaker != nil {
+			r.Breaker.clock = clock
 		}
 		if r.Chaos != nil && r.Chaos.Seed == 0 {
 			r.Chaos.Seed = sf.Seed*31 + int64(i) + 1
