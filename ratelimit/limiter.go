@@ -153,12 +153,12 @@ func (l *Limiter) allow(now uint64, live bool, n int) (ok bool, over int64) {
 		l.refuse(math.MaxInt64)
 		return false, math.MaxInt64
 	}
-	var seen uint64
+	tat := l.tat.Load()
+	seen := tat
 	if live {
-		seen, now = l.read()
+		now = l.now() // after the load; see clock
 	}
 	for {
-		tat := l.tat.Load()
 		next, over := p.take(tat, now, n)
 		if over > 0 && live && tat != seen { // see clock
 			seen, now = tat, l.now()
@@ -172,6 +172,7 @@ func (l *Limiter) allow(now uint64, live bool, n int) (ok bool, over int64) {
 			l.allowed.Add(1)
 			return true, 0
 		}
+		tat = l.tat.Load()
 	}
 }
 
