@@ -237,23 +237,30 @@ func TestTricklingUploadDoesNotStarveBulkhead(t *testing.T) {
 			c.SetDeadline(time.Now().Add(10 * time.Second))
 			io.WriteString(c, "PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
 			started <- struct{}{}
-			br := bufio.NewReader(c)
-			for i := 0; i < 100 && ctx.Err() == nil; i++ {
-				if _, err := io.WriteString(c, "x"); err != nil {
-					break
-				}
-				select {
-				case <-time.After(time.Second): // 1 byte a second, slower than the body timeout
-				case <-ctx.Done():
-				}
-				c.SetReadDeadline(time.Now().Add(time.Millisecond))
-				if resp, err := http.ReadResponse(br, nil); err == nil {
-					codes <- resp.StatusCode
+			answer := make(chan int, 1)
+			go func() {
+				resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+				if err != nil {
+					answer <- 0
 					return
 				}
-				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				resp.Body.Close()
+				answer <- resp.StatusCode
+			}()
+			for i := 0; i < 100; i++ {
+				io.WriteString(c, "x") // fails once the proxy has closed: the answer is in
+				select {
+				case code := <-answer:
+					codes <- code
+					return
+				case <-time.After(time.Second): // 1 byte a second, slower than the body timeout
+				case <-ctx.Done():
+					c.Close()
+					codes <- <-answer
+					return
+				}
 			}
-			codes <- 0
+			codes <- <-answer
 		})
 	}
 	<-started
