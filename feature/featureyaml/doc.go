@@ -22,8 +22,14 @@
 //
 // # Strictness
 //
-// Unknown fields, duplicate keys, several documents in one file and an
-// empty file are errors, with the line where YAML can tell it. Values keep
+// Unknown fields, keys given twice, values of the wrong type, several
+// documents in one file and an empty file are errors. A file's every
+// problem is reported at once, the decoder's and feature.Compile's
+// together, each naming the flag, the field and the line:
+//
+//	feature: flag "a": extra: unknown field; want one of "name", ... (line 5)
+//	feature: flag "a": rollout: 120 is outside 0..100 (line 6)
+// Values keep
 // their YAML types: `value: yes` is the string "yes", not a bool, so a bool
 // flag must say true or false.
 package featureyaml

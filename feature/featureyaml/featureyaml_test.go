@@ -86,10 +86,11 @@ func TestDecodeErrors(t *testing.T) {
 		want string
 	}{
 		{"empty", "", "empty flag file"},
-		{"unknown field", "flags:\n  - name: x\n    type: bool\n    value: true\n    percent: 5\n", "field percent not found"},
-		{"duplicate key", "flags:\n  - name: x\n    name: y\n", `"name" already defined`},
+		{"unknown field", "flags:\n  - name: x\n    type: bool\n    value: true\n    percent: 5\n", `flag "x": percent: unknown field; want one of "name", "type", "value", "off", "rollout", "rules", "kill", "description" (line 5)`},
+		{"duplicate key", "flags:\n  - name: x\n    name: y\n", `flag "x": name: given twice (line 3)`},
 		{"two documents", "flags: []\n---\nflags: []\n", "more than one YAML document"},
-		{"not a mapping", "- a\n- b\n", "cannot unmarshal"},
+		{"not a mapping", "- a\n- b\n", "line 1: the flag file must be a mapping (kill, flags), not a list"},
+		{"null", "~\n", "empty flag file"},
 		{"syntax", "flags: [\n", "featureyaml:"},
 		{"rollout not a number", "flags:\n  - name: x\n    type: bool\n    value: true\n    rollout: half\n", "line 5"},
 	}
