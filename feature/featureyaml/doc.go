@@ -29,7 +29,7 @@
 //
 //	feature: flag "a": extra: unknown field; want one of "name", ... (line 5)
 //	feature: flag "a": rollout: 120 is outside 0..100 (line 6)
-// Values keep
-// their YAML types: `value: yes` is the string "yes", not a bool, so a bool
-// flag must say true or false.
+//
+// Values keep their YAML types: `value: yes` is the string "yes", not a
+// bool, so a bool flag must say true or false.
 package featureyaml
