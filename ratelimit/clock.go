@@ -33,7 +33,7 @@ func durationOf(t int64) time.Duration {
 // A call that reads the clock itself (Allow, Check, Execute, Wait and
 // their keyed forms) must not decide against a state that callers reading
 // the clock later have moved on since its own reading: a goroutine can be
-// paused between reading the clock and deciding, or wait for a shard's
+// paused between reading the clock and deciding, or wait for a keyed shard's
 // lock, and GCRA measures the state against now, so an old reading would
 // refuse a call that the bucket has had room for since (by more than
 // burst/rate once the pause is that long). Admitting at an old reading is
