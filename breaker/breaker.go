@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // A Breaker is a circuit breaker: it stops calling a dependency that keeps
@@ -30,8 +31,9 @@ type Breaker struct {
 	consec      int    // failures in a row among the recorded calls
 	level       int    // times the breaker reopened from half-open since it last closed
 	epoch       uint64 // the epoch of the latest record
-	timer       *time.Timer
-	origin      time.Time // clock origin: durations are measured from it
+	timer       bulwark.Timer
+	clk         bulwark.Clock // nil: the real clock
+	origin      time.Time     // clock origin: durations are measured from it
 	queue       []note    // state changes to report, in order
 	qhead       int       // next note to deliver
 	dispatching bool      // a goroutine is delivering the queue
@@ -61,7 +63,7 @@ func New(c Config) (*Breaker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Breaker{origin: time.Now(), win: newWindow(s.window, s.size)}
+	b := &Breaker{clk: c.Clock, origin: clock.Now(c.Clock), win: newWindow(s.window, s.size)}
 	m := modeAuto
 	if s.metricsOnly {
 		m = modeMetricsOnly
@@ -209,8 +211,16 @@ func (b *Breaker) reportReject(r *record, e *OpenError) {
 }
 
 // clock returns the time since the breaker was created, on the monotonic
-// clock.
-func (b *Breaker) clock() time.Duration { return time.Since(b.origin) }
+// clock (or Config.Clock).
+func (b *Breaker) clock() time.Duration {
+	if b.clk == nil {
+		return time.Since(b.origin)
+	}
+	return b.clk.Now().Sub(b.origin)
+}
+
+// now returns the current time on the breaker's clock.
+func (b *Breaker) now() time.Time { return clock.Now(b.clk) }
 
 // classify classifies a non-nil error that is not the caller's own
 // cancellation.
@@ -316,7 +326,7 @@ func (b *Breaker) record(p Permit, fail, slow bool, now time.Duration) bool {
 		case cfg.slowDur > 0 && float64(pr.slow)/n >= cfg.slowRate:
 			b.openLocked(r, CauseProbesFailed, true)
 		case pr.done >= cfg.halfOpen:
-			b.closeLocked(r, time.Now(), CauseProbesPassed)
+			b.closeLocked(r, b.now(), CauseProbesPassed)
 		}
 	}
 	queued := b.qhead < len(b.queue)
@@ -379,7 +389,7 @@ func (b *Breaker) openLocked(r *record, cause Cause, grow bool) {
 	if j := r.cfg.jitter; j > 0 {
 		w -= time.Duration(rand.Float64() * j * float64(w))
 	}
-	now := time.Now()
+	now := b.now()
 	b.moveLocked(r, newRecord(r.cfg, r.mode, StateOpen, now.Add(w), w, nil), now, cause)
 }
 
@@ -482,6 +492,12 @@ func (b *Breaker) swapLocked(prev, next *record, now time.Time, cause Cause) {
 	if e := next.reject; e != nil && next.machine == StateOpen && next.automatic() && !next.until.IsZero() {
 		e.end = max(next.until.Sub(b.origin), 1) // not yet published: still ours to write
 	}
+	if next.reject != nil {
+		next.reject.clk = b.clk
+	}
+	if next.busy != nil {
+		next.busy.clk = b.clk
+	}
 	quiet := next.quiet
 	if next.epoch == prev.epoch && prev.near.Load() { // the same open wait, reconfigured
 		next.near.Store(true)
@@ -533,7 +549,7 @@ const clockCheck = time.Second
 func (b *Breaker) armOpenLocked(r *record, d time.Duration) {
 	check := min(clockCheck, d/2)
 	epoch := r.epoch
-	b.timer = time.AfterFunc(d-check, func() {
+	b.timer = clock.AfterFunc(b.clk, d-check, func() {
 		b.mu.Lock()
 		if cur := b.cur.Load(); cur.epoch == epoch && cur.automatic() { // the same wait, perhaps reconfigured
 			cur.near.Store(true)
@@ -545,7 +561,7 @@ func (b *Breaker) armOpenLocked(r *record, d time.Duration) {
 }
 
 func (b *Breaker) armLocked(d time.Duration, epoch uint64) {
-	b.timer = time.AfterFunc(d, func() { b.expire(epoch) })
+	b.timer = clock.AfterFunc(b.clk, d, func() { b.expire(epoch) })
 }
 
 // wake ends the open wait of r, whose end has passed, without waiting for
@@ -553,7 +569,7 @@ func (b *Breaker) armLocked(d time.Duration, epoch uint64) {
 func (b *Breaker) wake(r *record) *record {
 	b.mu.Lock()
 	if cur := b.cur.Load(); cur.epoch == r.epoch && cur.automatic() && cur.machine == StateOpen {
-		b.halfOpenLocked(cur, time.Now(), CauseWaitElapsed)
+		b.halfOpenLocked(cur, b.now(), CauseWaitElapsed)
 	}
 	b.unlockAndDrain()
 	return b.cur.Load()
@@ -569,7 +585,7 @@ func (b *Breaker) expire(epoch uint64) {
 	}
 	switch r.machine {
 	case StateOpen:
-		b.halfOpenLocked(r, time.Now(), CauseWaitElapsed)
+		b.halfOpenLocked(r, b.now(), CauseWaitElapsed)
 	case StateHalfOpen:
 		b.openLocked(r, CauseHalfOpenTimeout, true)
 	}
@@ -673,7 +689,7 @@ func (b *Breaker) setMode(m mode) {
 	b.mu.Lock()
 	r := b.cur.Load()
 	if r.mode != m {
-		b.moveLocked(r, newRecord(r.cfg, m, StateClosed, time.Time{}, 0, nil), time.Now(), CauseManual)
+		b.moveLocked(r, newRecord(r.cfg, m, StateClosed, time.Time{}, 0, nil), b.now(), CauseManual)
 	}
 	b.unlockAndDrain()
 }
@@ -707,10 +723,10 @@ func (b *Breaker) MetricsOnly() {
 	case modeAuto:
 		next := newRecord(r.cfg, modeMetricsOnly, r.machine, r.until, r.wait, r.probes)
 		next.epoch = r.epoch // same state machine, same timer, same calls in flight
-		b.swapLocked(r, next, time.Now(), CauseManual)
+		b.swapLocked(r, next, b.now(), CauseManual)
 	default:
 		b.resetWindowLocked()
-		b.moveLocked(r, newRecord(r.cfg, modeMetricsOnly, StateClosed, time.Time{}, 0, nil), time.Now(), CauseManual)
+		b.moveLocked(r, newRecord(r.cfg, modeMetricsOnly, StateClosed, time.Time{}, 0, nil), b.now(), CauseManual)
 	}
 	b.unlockAndDrain()
 }
@@ -726,7 +742,7 @@ func (b *Breaker) Reset() {
 		m = modeMetricsOnly
 	}
 	b.resetWindowLocked()
-	b.moveLocked(r, newRecord(r.cfg, m, StateClosed, time.Time{}, 0, nil), time.Now(), CauseManual)
+	b.moveLocked(r, newRecord(r.cfg, m, StateClosed, time.Time{}, 0, nil), b.now(), CauseManual)
 	b.unlockAndDrain()
 }
 
@@ -742,7 +758,7 @@ func (b *Breaker) Reset() {
 func (b *Breaker) OpenUntil(t time.Time) {
 	b.mu.Lock()
 	r := b.cur.Load()
-	now := time.Now()
+	now := b.now()
 	if r.automatic() && t.After(now) {
 		b.moveLocked(r, newRecord(r.cfg, r.mode, StateOpen, t, t.Sub(now), nil), now, CauseExternal)
 	}
@@ -756,7 +772,7 @@ func (b *Breaker) CloseNow() {
 	b.mu.Lock()
 	r := b.cur.Load()
 	if r.automatic() && r.machine != StateClosed {
-		b.closeLocked(r, time.Now(), CauseExternal)
+		b.closeLocked(r, b.now(), CauseExternal)
 	}
 	b.unlockAndDrain()
 }
@@ -792,7 +808,7 @@ func (b *Breaker) Reconfigure(c Config) error {
 		next = newRecord(s, m, StateClosed, time.Time{}, 0, nil)
 	}
 	next.epoch = r.epoch
-	b.swapLocked(r, next, time.Now(), CauseReconfigure)
+	b.swapLocked(r, next, b.now(), CauseReconfigure)
 	b.setCleanLocked()
 	b.unlockAndDrain()
 	return nil

@@ -146,6 +146,13 @@ type Config struct {
 	// make are not state changes: only Observer hears of them. Default: nil.
 	OnStateChange func(Change)
 
+	// Clock, if set, is the clock the breaker reads and runs its timers on
+	// (the open wait, the half-open bound, the time window, slow calls):
+	// a clocktest.Clock makes its waits end when the test moves the clock.
+	// Reconfigure keeps the clock given to New. Default: nil, the real
+	// clock (the fake one inside a testing/synctest bubble).
+	Clock bulwark.Clock
+
 	// Observer receives an event for every finished call (KindCall), every
 	// rejection (KindRejected) and every state change (KindStateChange).
 	// Default: nil, no reporting.

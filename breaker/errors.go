@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // ErrOpen is the error every rejection of a [Breaker] matches with
@@ -39,6 +40,7 @@ type OpenError struct {
 	// end is Until on the breaker's clock (time since its origin); 0 when
 	// the rejection has no end (forced open, half-open).
 	end time.Duration
+	clk bulwark.Clock // the breaker's Config.Clock
 }
 
 // Error describes the rejection: "breaker: db: open".
@@ -66,7 +68,7 @@ func (e *OpenError) RetryAfter() time.Duration {
 	if e.Until.IsZero() {
 		return 0
 	}
-	return max(time.Until(e.Until), 0)
+	return max(clock.Until(e.clk, e.Until), 0)
 }
 
 // panicError reports, in a KindCall event, a protected call that panicked.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // Defaults used when a Config field is zero.
@@ -80,6 +81,12 @@ type Config struct {
 	// allow. Nil means never: the failure is returned.
 	ShouldHedge func(err error) bool
 
+	// Clock, if set, is the clock the hedge delay runs on, and attempts are
+	// timed on (for Percentile): a clocktest.Clock starts hedges when the
+	// test moves the clock. Default: nil, the real clock (the fake one
+	// inside a testing/synctest bubble).
+	Clock bulwark.Clock
+
 	// Observer receives KindHedge (Attempt, Delay) when a hedged attempt
 	// starts, KindHedgeWon (Attempt) when an attempt other than the first
 	// produces the result, and KindBudgetExhausted (Attempt) when the budget
@@ -99,6 +106,7 @@ type Hedger struct {
 	isSuccess   func(error) bool
 	shouldHedge func(error) bool
 	observer    bulwark.Observer
+	clk         bulwark.Clock
 
 	calls   atomic.Uint64
 	hedges  atomic.Uint64
@@ -138,6 +146,7 @@ func New(c Config) (*Hedger, error) {
 		isSuccess:   c.IsSuccess,
 		shouldHedge: c.ShouldHedge,
 		observer:    c.Observer,
+		clk:         c.Clock,
 	}
 	if h.maxHedges == 0 {
 		h.maxHedges = DefaultMaxHedges
@@ -210,11 +219,11 @@ func (h *Hedger) Execute(ctx context.Context, op bulwark.Operation) (any, error)
 	// Buffered for every attempt, so that the losers never block sending.
 	results := make(chan outcome, h.maxHedges+1)
 	started, running := 1, 1
-	go attempt(actx, op, 1, results)
+	go h.attempt(actx, op, 1, results)
 
-	timer := time.NewTimer(delay)
+	timer := clock.NewTimer(h.clk, delay)
 	defer timer.Stop()
-	tick := timer.C
+	tick := timer.C()
 
 	for {
 		select {
@@ -245,9 +254,9 @@ func (h *Hedger) Execute(ctx context.Context, op bulwark.Operation) (any, error)
 			}
 			started++
 			running++
-			go attempt(actx, op, started, results)
+			go h.attempt(actx, op, started, results)
 			timer.Reset(delay)
-			tick = timer.C
+			tick = timer.C()
 		case <-tick:
 			tick = nil
 			if started > h.maxHedges || !h.hedge(started+1, delay) {
@@ -255,10 +264,10 @@ func (h *Hedger) Execute(ctx context.Context, op bulwark.Operation) (any, error)
 			}
 			started++
 			running++
-			go attempt(actx, op, started, results)
+			go h.attempt(actx, op, started, results)
 			if started <= h.maxHedges {
 				timer.Reset(delay)
-				tick = timer.C
+				tick = timer.C()
 			}
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -290,9 +299,11 @@ func (h *Hedger) hedge(n int, delay time.Duration) bool {
 	return true
 }
 
-// attempt runs op once and sends what happened, a panic included, on out.
-func attempt(ctx context.Context, op bulwark.Operation, n int, out chan<- outcome) {
-	start := time.Now()
+// attempt runs op once, as attempt n ([bulwark.Attempt]), and sends what
+// happened, a panic included, on out.
+func (h *Hedger) attempt(ctx context.Context, op bulwark.Operation, n int, out chan<- outcome) {
+	ctx = bulwark.WithAttempt(ctx, n)
+	start := clock.Now(h.clk)
 	r := outcome{attempt: n, panicked: true}
 	defer func() {
 		if r.panicked {
@@ -301,7 +312,7 @@ func attempt(ctx context.Context, op bulwark.Operation, n int, out chan<- outcom
 		out <- r
 	}()
 	r.v, r.err = op.Call(ctx)
-	r.took = time.Since(start)
+	r.took = clock.Since(h.clk, start)
 	r.panicked = false
 }
 

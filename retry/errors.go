@@ -48,10 +48,10 @@ func (r Reason) String() string {
 type ExhaustedError struct {
 	// Attempts is the number of attempts made, the first one included.
 	Attempts int
-	// Elapsed is the time from the start of the call to giving up when
-	// Config.MaxElapsed is set. Otherwise it is measured from the end of the
-	// first attempt: the policy reads no clock before a call fails, to keep
-	// the first-attempt success path free.
+	// Elapsed is the time spent retrying: from the end of the first attempt
+	// to giving up, whatever the configuration. (The policy reads no clock
+	// before a call fails, so that a first-attempt success costs nothing;
+	// Config.MaxElapsed, when set, counts from the start of the call.)
 	Elapsed time.Duration
 	// Reason says why the policy gave up.
 	Reason Reason

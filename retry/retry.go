@@ -11,13 +11,18 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // Defaults used when a Config field is zero.
 const (
 	// DefaultMaxAttempts is the number of attempts, the first included, when
-	// neither MaxAttempts nor MaxElapsed is set.
+	// Config.MaxAttempts is zero.
 	DefaultMaxAttempts = 3
+	// Unlimited, as Config.MaxAttempts, sets no limit on the number of
+	// attempts: MaxElapsed, the context's deadline or a budget must end
+	// the retries.
+	Unlimited = -1
 	// DefaultMaxRetryAfter caps a delay demanded by the dependency.
 	DefaultMaxRetryAfter = 30 * time.Second
 )
@@ -34,9 +39,10 @@ type Config struct {
 	Name string
 
 	// MaxAttempts is the number of attempts in all, the first included, so
-	// 1 means no retry. Zero means DefaultMaxAttempts (3) when MaxElapsed is
-	// zero, and no limit on attempts when MaxElapsed is set. It must not be
-	// negative.
+	// 1 means no retry. Zero means DefaultMaxAttempts (3), whatever the
+	// other fields say; [Unlimited] (-1) means no limit on attempts, for a
+	// policy that MaxElapsed or the context's deadline ends. Other negative
+	// values are invalid.
 	MaxAttempts int
 	// MaxElapsed stops retrying once the next attempt would start this long
 	// after the call began. Zero means no limit; it must not be negative.
@@ -94,6 +100,12 @@ type Config struct {
 	// retry's wait, after the policy decided to retry.
 	OnRetry func(ctx context.Context, e Event)
 
+	// Clock, if set, is the clock the policy reads and waits on (backoff
+	// waits, MaxElapsed, AttemptTimeout): a clocktest.Clock makes the waits
+	// end when the test moves the clock. Default: nil, the real clock (the
+	// fake one inside a testing/synctest bubble).
+	Clock bulwark.Clock
+
 	// Observer receives KindRetry before each retry's wait, KindExhausted
 	// when the policy gives up and KindBudgetExhausted when the budget
 	// refuses a retry. The policy reports no KindCall: attempts are the
@@ -125,6 +137,7 @@ type Retry struct {
 	budget         *Budget
 	onRetry        func(context.Context, Event)
 	observer       bulwark.Observer
+	clk            bulwark.Clock
 
 	randMu sync.Mutex
 	rand   *rand.Rand // nil: math/rand/v2's global generator
@@ -138,8 +151,8 @@ type Retry struct {
 // New returns a Retry, or an error naming the first invalid field.
 func New(c Config) (*Retry, error) {
 	switch {
-	case c.MaxAttempts < 0:
-		return nil, fmt.Errorf("retry: Config.MaxAttempts must not be negative (got %d)", c.MaxAttempts)
+	case c.MaxAttempts < Unlimited:
+		return nil, fmt.Errorf("retry: Config.MaxAttempts must not be negative, except Unlimited (-1) (got %d)", c.MaxAttempts)
 	case c.MaxElapsed < 0:
 		return nil, fmt.Errorf("retry: Config.MaxElapsed must not be negative (got %v)", c.MaxElapsed)
 	case c.AttemptTimeout < 0:
@@ -168,9 +181,13 @@ func New(c Config) (*Retry, error) {
 		budget:         c.Budget,
 		onRetry:        c.OnRetry,
 		observer:       c.Observer,
+		clk:            c.Clock,
 	}
-	if r.maxAttempts == 0 && r.maxElapsed == 0 {
+	switch r.maxAttempts {
+	case 0:
 		r.maxAttempts = DefaultMaxAttempts
+	case Unlimited:
+		r.maxAttempts = 0
 	}
 	if r.backoff == nil {
 		r.backoff = DefaultBackoff
@@ -214,25 +231,26 @@ func (r *Retry) Execute(ctx context.Context, op bulwark.Operation) (any, error) 
 	if r.budget != nil {
 		r.budget.Deposit()
 	}
-	var start time.Time
+	var start time.Time // read only when MaxElapsed needs it: a first-attempt success reads no clock
 	if r.maxElapsed > 0 {
-		start = time.Now()
+		start = clock.Now(r.clk)
 	}
-	v, err, timedOut := r.attempt(ctx, op)
+	v, err, timedOut := r.attempt(ctx, op, 1)
 	if err == nil && (r.retryOnResult == nil || !r.retryOnResult(v)) {
 		return v, nil
 	}
 	return r.again(ctx, op, start, v, err, timedOut)
 }
 
-// attempt runs op once, under AttemptTimeout if set. timedOut reports that
-// the attempt failed after its own deadline passed while ctx is live.
-func (r *Retry) attempt(ctx context.Context, op bulwark.Operation) (v any, err error, timedOut bool) {
+// attempt runs op once, as attempt n ([bulwark.Attempt]), under
+// AttemptTimeout if set. timedOut reports that the attempt failed after its
+// own deadline passed while ctx is live.
+func (r *Retry) attempt(ctx context.Context, op bulwark.Operation, n int) (v any, err error, timedOut bool) {
 	if r.attemptTimeout <= 0 {
-		v, err = op.Call(ctx)
+		v, err = op.Call(bulwark.WithAttempt(ctx, n))
 		return v, err, false
 	}
-	actx, cancel := context.WithTimeoutCause(ctx, r.attemptTimeout, errAttemptTimeout)
+	actx, cancel := clock.WithTimeout(bulwark.WithAttempt(ctx, n), r.clk, r.attemptTimeout, errAttemptTimeout)
 	v, err = op.Call(actx)
 	timedOut = err != nil && context.Cause(actx) == errAttemptTimeout && ctx.Err() == nil
 	cancel()
@@ -244,9 +262,7 @@ var errAttemptTimeout = errors.New("retry: attempt timed out")
 
 // again is the slow path: the first attempt failed.
 func (r *Retry) again(ctx context.Context, op bulwark.Operation, start time.Time, v any, err error, timedOut bool) (any, error) {
-	if start.IsZero() {
-		start = time.Now()
-	}
+	failed := clock.Now(r.clk) // ExhaustedError.Elapsed counts from here
 	var prev time.Duration // the previous wait, for decorrelated jitter
 	for attempts := 1; ; attempts++ {
 		if err != nil {
@@ -269,15 +285,15 @@ func (r *Retry) again(ctx context.Context, op bulwark.Operation, start time.Time
 			return v, err
 		}
 		if r.maxAttempts > 0 && attempts >= r.maxAttempts {
-			return v, r.giveUp(attempts, start, time.Now(), ReasonMaxAttempts, err)
+			return v, r.giveUp(attempts, failed, clock.Now(r.clk), ReasonMaxAttempts, err)
 		}
 		delay := r.delay(attempts, err, &prev)
-		now := time.Now()
+		now := clock.Now(r.clk)
 		if r.maxElapsed > 0 && now.Sub(start)+delay >= r.maxElapsed {
-			return v, r.giveUp(attempts, start, now, ReasonMaxElapsed, err)
+			return v, r.giveUp(attempts, failed, now, ReasonMaxElapsed, err)
 		}
 		if dl, ok := ctx.Deadline(); ok && !now.Add(delay).Before(dl) {
-			return v, r.giveUp(attempts, start, now, ReasonDeadline, err)
+			return v, r.giveUp(attempts, failed, now, ReasonDeadline, err)
 		}
 		if r.budget != nil && !r.budget.Withdraw() {
 			r.refused.Add(1)
@@ -285,7 +301,7 @@ func (r *Retry) again(ctx context.Context, op bulwark.Operation, start time.Time
 				r.observer.Observe(bulwark.Event{Kind: bulwark.KindBudgetExhausted, Policy: "retry", Name: r.name,
 					Attempt: attempts, Err: err})
 			}
-			return v, r.giveUp(attempts, start, now, ReasonBudget, err)
+			return v, r.giveUp(attempts, failed, now, ReasonBudget, err)
 		}
 		r.retries.Add(1)
 		if r.onRetry != nil {
@@ -295,10 +311,10 @@ func (r *Retry) again(ctx context.Context, op bulwark.Operation, start time.Time
 			r.observer.Observe(bulwark.Event{Kind: bulwark.KindRetry, Policy: "retry", Name: r.name,
 				Attempt: attempts + 1, Delay: delay, Err: err})
 		}
-		if werr := wait(ctx, delay); werr != nil {
+		if werr := clock.Sleep(ctx, r.clk, delay); werr != nil {
 			return nil, werr
 		}
-		v, err, timedOut = r.attempt(ctx, op)
+		v, err, timedOut = r.attempt(ctx, op, attempts+1)
 	}
 }
 
@@ -309,21 +325,6 @@ func (r *Retry) giveUp(attempts int, start, now time.Time, reason Reason, last e
 			Attempt: attempts, Err: last})
 	}
 	return &ExhaustedError{Attempts: attempts, Elapsed: now.Sub(start), Reason: reason, Last: last}
-}
-
-// wait sleeps for d or until ctx ends, and returns ctx.Err() in that case.
-func wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // delay returns the wait before retry n (made after attempt n failed).

@@ -84,7 +84,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		c    retry.Config
 		want string
 	}{
-		{retry.Config{MaxAttempts: -1}, "retry: Config.MaxAttempts must not be negative (got -1)"},
+		{retry.Config{MaxAttempts: -2}, "retry: Config.MaxAttempts must not be negative, except Unlimited (-1) (got -2)"},
 		{retry.Config{MaxElapsed: -1}, "retry: Config.MaxElapsed must not be negative (got -1ns)"},
 		{retry.Config{AttemptTimeout: -ms}, "retry: Config.AttemptTimeout must not be negative (got -1ms)"},
 		{retry.Config{MaxRetryAfter: -ms}, "retry: Config.MaxRetryAfter must not be negative (got -1ms)"},
@@ -98,16 +98,17 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}
 }
 
-// The seed's example: 100 ms initial, ×2, at most 10 s between tries, give
-// up after 60 s. With an operation that fails at once, the attempts start at
+// The README's example: 100 ms initial, ×2, at most 10 s between tries,
+// give up after 60 s. With an operation that fails at once, the attempts start at
 // the running sums of the waits, and the policy stops when the next wait
 // would pass 60 s.
 func TestSeedExampleExactDelays(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var waits []time.Duration
 		r := mustNew(t, retry.Config{
-			Backoff:    retry.Exponential{Initial: 100 * ms, Multiplier: 2, Max: 10 * time.Second},
-			MaxElapsed: 60 * time.Second,
+			Backoff:     retry.Exponential{Initial: 100 * ms, Multiplier: 2, Max: 10 * time.Second},
+			MaxAttempts: retry.Unlimited,
+			MaxElapsed:  60 * time.Second,
 			OnRetry:    func(_ context.Context, e retry.Event) { waits = append(waits, e.Delay) },
 		})
 		s := newScript(fail(errBoom))
@@ -150,10 +151,13 @@ func TestMaxAttemptsAndMaxElapsed(t *testing.T) {
 		{"max elapsed first", retry.Config{MaxAttempts: 10, MaxElapsed: 3500 * ms, Backoff: retry.Constant{Interval: time.Second}},
 			4, retry.ReasonMaxElapsed, 3 * time.Second},
 		// An attempt may not start at MaxElapsed exactly.
-		{"max elapsed boundary", retry.Config{MaxElapsed: 3 * time.Second, Backoff: retry.Constant{Interval: time.Second}},
+		{"max elapsed boundary", retry.Config{MaxAttempts: retry.Unlimited, MaxElapsed: 3 * time.Second, Backoff: retry.Constant{Interval: time.Second}},
 			3, retry.ReasonMaxElapsed, 2 * time.Second},
-		{"max elapsed alone is unlimited attempts", retry.Config{MaxElapsed: 10 * time.Second, Backoff: retry.Constant{Interval: 100 * ms}},
+		{"unlimited attempts", retry.Config{MaxAttempts: retry.Unlimited, MaxElapsed: 10 * time.Second, Backoff: retry.Constant{Interval: 100 * ms}},
 			100, retry.ReasonMaxElapsed, 9900 * ms},
+		// Zero means three attempts, whatever else is set.
+		{"max elapsed alone is three attempts", retry.Config{MaxElapsed: 10 * time.Second, Backoff: retry.Constant{Interval: 100 * ms}},
+			3, retry.ReasonMaxAttempts, 200 * ms},
 		{"zero backoff", retry.Config{MaxAttempts: 4, Backoff: retry.Constant{}}, 4, retry.ReasonMaxAttempts, 0},
 	}
 	for _, tt := range tests {
@@ -178,7 +182,7 @@ func TestMaxAttemptsAndMaxElapsed(t *testing.T) {
 // An operation that takes time counts against MaxElapsed.
 func TestMaxElapsedCountsAttemptTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := mustNew(t, retry.Config{MaxElapsed: 10 * time.Second, Backoff: retry.Constant{Interval: time.Second}})
+		r := mustNew(t, retry.Config{MaxAttempts: retry.Unlimited, MaxElapsed: 10 * time.Second, Backoff: retry.Constant{Interval: time.Second}})
 		calls := 0
 		_, err := r.Execute(t.Context(), bulwark.OperationFunc(func(context.Context) (any, error) {
 			calls++
@@ -186,12 +190,31 @@ func TestMaxElapsedCountsAttemptTime(t *testing.T) {
 			return nil, errBoom
 		}))
 		// Attempts start at 0, 3, 6 and 9 (each fails 2s later); after the
-		// fourth, the next would start at 11+1 ≥ 10.
+		// fourth, the next would start at 11+1 ≥ 10. Elapsed counts from the
+		// end of the first attempt: 11 - 2.
 		ex := exhausted(t, err)
-		if calls != 4 || ex.Elapsed != 11*time.Second || ex.Reason != retry.ReasonMaxElapsed {
-			t.Errorf("calls = %d, exhausted = %+v; want 4 calls, elapsed 11s, max elapsed", calls, *ex)
+		if calls != 4 || ex.Elapsed != 9*time.Second || ex.Reason != retry.ReasonMaxElapsed {
+			t.Errorf("calls = %d, exhausted = %+v; want 4 calls, elapsed 9s, max elapsed", calls, *ex)
 		}
 	})
+}
+
+// ExhaustedError.Elapsed has one start whatever the configuration (it
+// used to count from the call's start only when MaxElapsed was set).
+func TestElapsedHasOneStart(t *testing.T) {
+	for _, maxElapsed := range []time.Duration{0, time.Hour} {
+		synctest.Test(t, func(t *testing.T) {
+			r := mustNew(t, retry.Config{MaxAttempts: 3, MaxElapsed: maxElapsed, Backoff: retry.Constant{Interval: time.Second}})
+			_, err := r.Execute(t.Context(), bulwark.OperationFunc(func(context.Context) (any, error) {
+				time.Sleep(2 * time.Second)
+				return nil, errBoom
+			}))
+			// attempt 2s | wait 1s | attempt 2s | wait 1s | attempt 2s
+			if ex := exhausted(t, err); ex.Elapsed != 6*time.Second {
+				t.Errorf("MaxElapsed %v: Elapsed %v, want 6s (from the end of the first attempt)", maxElapsed, ex.Elapsed)
+			}
+		})
+	}
 }
 
 func TestSucceedsAfterFailures(t *testing.T) {
@@ -451,7 +474,7 @@ func TestAttemptTimeoutExhausted(t *testing.T) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}))
-		// Without MaxElapsed, Elapsed runs from the end of the first attempt.
+		// Elapsed runs from the end of the first attempt, MaxElapsed or not.
 		ex := exhausted(t, err)
 		if ex.Attempts != 2 || !errors.Is(err, context.DeadlineExceeded) || ex.Elapsed != time.Second {
 			t.Errorf("exhausted = %+v; want 2 attempts ending in DeadlineExceeded, elapsed 1s", *ex)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // Config configures a [Timeout].
@@ -23,6 +24,13 @@ type Config struct {
 	// operation on the caller's goroutine and waits for it to return, which
 	// costs less and is right for every operation that honours ctx.
 	Detached bool
+	// Clock, if set, is the clock the policy's deadlines run on: a
+	// clocktest.Clock ends them when the test moves the clock. The
+	// operation's context then reports the deadline on that clock, and
+	// ends with context.DeadlineExceeded (a context derived from it, with
+	// context.Canceled; the cause is ErrTimeout either way). Default: nil,
+	// the real clock (the fake one inside a testing/synctest bubble).
+	Clock bulwark.Clock
 	// Observer receives KindTimeout (Delay is Duration, Err the error
 	// returned) each time the policy's deadline passes. Nil means no
 	// reporting.
@@ -36,6 +44,7 @@ type Timeout struct {
 	d        time.Duration
 	detached bool
 	observer bulwark.Observer
+	clk      bulwark.Clock
 
 	calls     atomic.Uint64
 	timeouts  atomic.Uint64
@@ -48,7 +57,7 @@ func New(c Config) (*Timeout, error) {
 	if c.Duration <= 0 {
 		return nil, fmt.Errorf("timeout: Config.Duration must be positive (got %v)", c.Duration)
 	}
-	return &Timeout{name: c.Name, d: c.Duration, detached: c.Detached, observer: c.Observer}, nil
+	return &Timeout{name: c.Name, d: c.Duration, detached: c.Detached, observer: c.Observer, clk: c.Clock}, nil
 }
 
 // Name returns Config.Name.
@@ -91,6 +100,9 @@ func (t *Timeout) Execute(ctx context.Context, op bulwark.Operation) (any, error
 	if t.callerFirst(ctx) {
 		return op.Call(ctx)
 	}
+	if t.clk != nil {
+		return t.executeOn(ctx, op)
+	}
 	deadline := time.Now().Add(t.d)
 	if dl, ok := ctx.Deadline(); ok && !dl.After(deadline) {
 		return op.Call(ctx) // the caller's came first after all
@@ -108,7 +120,19 @@ func (t *Timeout) Execute(ctx context.Context, op bulwark.Operation) (any, error
 // operation needs no context of its own (and a tie goes to the caller).
 func (t *Timeout) callerFirst(ctx context.Context) bool {
 	dl, ok := ctx.Deadline()
-	return ok && time.Until(dl) <= t.d
+	return ok && clock.Until(t.clk, dl) <= t.d
+}
+
+// executeOn is Execute on Config.Clock: a plain context with a deadline on
+// that clock.
+func (t *Timeout) executeOn(ctx context.Context, op bulwark.Operation) (any, error) {
+	tctx, cancel := clock.WithTimeout(ctx, t.clk, t.d, ErrTimeout)
+	defer cancel()
+	v, err := op.Call(tctx)
+	if err != nil && context.Cause(tctx) == ErrTimeout {
+		return v, t.exceeded(err)
+	}
+	return v, err
 }
 
 // exceeded counts and reports a pass of the policy's deadline.
@@ -151,7 +175,7 @@ func (t *Timeout) executeDetached(ctx context.Context, op bulwark.Operation) (an
 	tctx := ctx
 	if !t.callerFirst(ctx) {
 		var cancel context.CancelFunc
-		tctx, cancel = context.WithTimeoutCause(ctx, t.d, ErrTimeout)
+		tctx, cancel = clock.WithTimeout(ctx, t.clk, t.d, ErrTimeout)
 		defer cancel()
 	}
 	c := &detachedCall{result: make(chan outcome, 1)}

@@ -1,0 +1,29 @@
+package bulwark
+
+import "context"
+
+type attemptKey struct{}
+
+// Attempt returns the number of the attempt that ctx belongs to, counting
+// from 1, as set by the innermost retry or hedge policy around the call:
+// 2 for the first retry, or for the first hedged attempt. Outside such a
+// policy it returns 1.
+func Attempt(ctx context.Context) int {
+	if n, ok := ctx.Value(attemptKey{}).(int); ok {
+		return n
+	}
+	return 1
+}
+
+// WithAttempt returns ctx marked as attempt n (counting from 1), for a
+// policy that runs an operation more than once. For n == 1 it returns ctx
+// itself unless an outer policy marked it with another number, so that a
+// first attempt allocates nothing.
+func WithAttempt(ctx context.Context, n int) context.Context {
+	if n == 1 {
+		if _, ok := ctx.Value(attemptKey{}).(int); !ok {
+			return ctx
+		}
+	}
+	return context.WithValue(ctx, attemptKey{}, n)
+}
