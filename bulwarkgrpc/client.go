@@ -196,9 +196,11 @@ func NewClient(c ClientConfig) (*Client, error) {
 		if cl.maxPushback == 0 {
 			cl.maxPushback = DefaultMaxPushback
 		}
-		cl.maxAttempts = rc.MaxAttempts
-		if cl.maxAttempts == 0 && rc.MaxElapsed == 0 {
+		switch cl.maxAttempts = rc.MaxAttempts; cl.maxAttempts {
+		case 0:
 			cl.maxAttempts = retry.DefaultMaxAttempts
+		case retry.Unlimited:
+			cl.maxAttempts = 0
 		}
 	}
 	if c.Breaker != nil {
