@@ -475,3 +475,27 @@ func TestKeyedCancelledWaitKeepsLaterWaits(t *testing.T) {
 		time.Sleep(2 * time.Second) // let the second wait finish
 	})
 }
+
+// A cancelled WaitKey gives nothing back to a key that was forgotten and
+// came back meanwhile: the new entry never owed the wait's event.
+func TestKeyedCancelledWaitSparesAReturningKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 1}, MaxKeys: 1})
+		k.AllowKey("a")
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- k.WaitKey(ctx, "a") }() // due at +1s
+		synctest.Wait()
+		k.AllowKey("b") // a is forgotten
+		if !k.AllowKey("a") {
+			t.Fatal("a, back with a full burst, was refused")
+		}
+		cancel()
+		if err := <-done; err != context.Canceled {
+			t.Fatalf("WaitKey = %v, want context.Canceled", err)
+		}
+		if d := k.CheckKey("a"); d.Allowed || d.RetryAfter != time.Second {
+			t.Errorf("after the cancelled wait, CheckKey(a) = %+v, want refused, retry after 1s", d)
+		}
+	})
+}
