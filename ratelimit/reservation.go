@@ -54,6 +54,13 @@ func (r *Reservation) Cancel() { r.CancelAt(time.Now()) }
 // the reservation's time has already come (the events count as having
 // happened), when the limiter's setting has changed since, or when the
 // reservation was already cancelled.
+//
+// One case differs from x/time/rate: after a reservation with later ones
+// has been cancelled (and so gave back only part of its events),
+// x/time/rate gives back nothing for the reservations before it, while
+// CancelAt gives back what the reservations still standing do not depend
+// on. Either way no two events are given one slot; the side-by-side test in
+// the bench module checks both against each other.
 func (r *Reservation) CancelAt(now time.Time) {
 	if !r.ok || r.cancelled || r.l == nil || r.cost == 0 {
 		return
