@@ -53,7 +53,9 @@
 // critical. Low-priority calls may fill half the limit, normal calls all of
 // it, and critical calls a reserve of a tenth beyond it, so as the limit
 // falls, low-priority work is shed first and critical work last. A short
-// queue (Config.QueueSize) admits waiting calls most important first.
+// queue (Config.QueueSize) admits waiting calls most important first, each
+// for at most Config.MaxWait (the caller's queueing time, named as in
+// bulkhead and ratelimit).
 //
 // # Reporting a call's end
 //
@@ -69,5 +71,6 @@
 // [Limiter.Snapshot] gives the limit, the calls in flight and queued, the
 // calls shed and admitted, and the latest latency estimates.
 // Config.Observer hears KindRejected for each call shed, KindWait when a
-// queued call is admitted, and KindCall when an admitted call ends.
+// queued call is admitted, KindCall when an admitted call ends, and
+// KindLimitChange (From, To) each time the limit in force moves.
 package adaptive
