@@ -60,6 +60,16 @@ type DemoSummary struct {
 	Opened       int    // times the breaker opened
 	Closed       int    // times it closed again
 	Changes      []DemoChange
+	Phases       []DemoPhase // what the clients met in each phase of the upstream
+}
+
+// DemoPhase is what the clients met while the upstream was in one phase,
+// counted by the time each request was sent.
+type DemoPhase struct {
+	Name                                                 string
+	From, To                                             time.Duration // from the start of the load
+	OK, BreakerOpen, RateLimited, Shed, TimedOut, Failed uint64
+	BreakerOpenFor                                       time.Duration // time the breaker spent open (or half-open) in the phase
 }
 
 // DemoChange is a breaker state change, timed from the start of the load.
@@ -69,26 +79,56 @@ type DemoChange struct {
 	Cause    string
 }
 
-// demo phases, as shares of the duration: what the upstream does.
+// demo phases, as shares of the duration: what the upstream does. Each
+// teaches one thing: failing opens the breaker, which then spares the
+// upstream; recovering lets it close again; slow (every call slower, some
+// past the attempt timeout, too few failures to open the breaker) shows
+// timeouts and the bulkhead shedding, with the breaker closed.
 type demoPhase struct {
 	name             string
 	until            float64 // end, as a share of the duration
 	errRate, latRate float64
+	delay            time.Duration // added to every call
 }
 
-var demoPhases = []demoPhase{
-	{"healthy", 0.2, 0.01, 0},
-	{"failing", 0.5, 0.85, 0},
-	{"slow", 0.7, 0.02, 0.45},
-	{"healthy", 1, 0.01, 0},
+const demoNumPhases = 5
+
+var demoPhases = [demoNumPhases]demoPhase{
+	{"healthy", 0.2, 0.01, 0, 0},
+	{"failing", 0.45, 0.85, 0, 0},
+	{"recover", 0.6, 0.01, 0, 0},
+	{"slow", 0.8, 0.01, 0.15, demoDelay},
+	{"healthy", 1, 0.01, 0, 0},
+}
+
+// demoBounds returns the end of each phase from the start of the load,
+// in whole seconds (the report's rows are seconds), the last at d.
+func demoBounds(d time.Duration) []time.Duration {
+	out := make([]time.Duration, len(demoPhases))
+	for i, p := range demoPhases {
+		out[i] = (time.Duration(p.until * float64(d))).Round(time.Second)
+	}
+	out[len(out)-1] = d
+	return out
+}
+
+// demoPhaseAt returns the phase the upstream is in at elapsed.
+func demoPhaseAt(bounds []time.Duration, elapsed time.Duration) int {
+	for i, b := range bounds {
+		if elapsed < b {
+			return i
+		}
+	}
+	return len(bounds) - 1
 }
 
 const (
 	demoClients        = 6                      // well-behaved clients
 	demoInterval       = 100 * time.Millisecond // each sends a request this often
 	demoGreedy         = 20 * time.Millisecond  // the greedy client sends this often
-	demoAttemptTimeout = 150 * time.Millisecond // the proxy's per-attempt timeout
-	demoSlow           = 400 * time.Millisecond // the upstream's latency when slow
+	demoAttemptTimeout = 250 * time.Millisecond // the proxy's per-attempt timeout
+	demoSlow           = 400 * time.Millisecond // the latency of the slowest calls when slow
+	demoDelay          = 60 * time.Millisecond  // every call's latency when slow
 	demoMaxInFlight    = 256
 	demoMaxRequests    = 200_000
 )
@@ -110,7 +150,7 @@ routes:
       per_client: true
       client_header: X-Client-ID
     bulkhead:
-      max_concurrent: 8
+      max_concurrent: 6
     retry:
       max_attempts: 2
       initial_backoff: 20ms
@@ -120,8 +160,8 @@ routes:
         min_per_second: 5
     breaker:
       window: count
-      window_size: 20
-      minimum_calls: 10
+      window_size: 40
+      minimum_calls: 20
       failure_rate: 0.5
       wait: %[5]s
       half_open_calls: 3
@@ -174,7 +214,8 @@ func RunDemo(ctx context.Context, dc DemoConfig) (*DemoSummary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: upstream: %w", err)
 	}
-	upstream := &http.Server{Handler: demoUpstream(inj), ReadHeaderTimeout: 5 * time.Second, ErrorLog: discardLog()}
+	phase := &atomic.Int32{}
+	upstream := &http.Server{Handler: demoUpstream(inj, phase), ReadHeaderTimeout: 5 * time.Second, ErrorLog: discardLog()}
 	upDone := make(chan struct{})
 	go func() { defer close(upDone); upstream.Serve(ul) }()
 	defer func() {
@@ -233,11 +274,13 @@ func RunDemo(ctx context.Context, dc DemoConfig) (*DemoSummary, error) {
 	fmt.Fprintf(out, "bulwark demo: %v of load through the sidecar proxy.\n", dc.Duration)
 	fmt.Fprintf(out, "  dashboard  %s   <- open it now\n", sum.DashboardURL)
 	fmt.Fprintf(out, "  proxy      %s -> upstream http://%s\n", sum.ProxyURL, ul.Addr())
-	fmt.Fprintf(out, "  upstream   healthy, then failing (85%% errors), then slow (%v, timeout %v), then healthy again\n", demoSlow, demoAttemptTimeout)
+	fmt.Fprintf(out, "  upstream   healthy, failing (85%% errors), recovering, slow (every call %v, 15%% %v, timeout %v), healthy\n",
+		demoDelay, demoDelay+demoSlow, demoAttemptTimeout)
 	fmt.Fprintf(out, "  clients    %d at %d req/s each, and one greedy at %d req/s (per-client limit 20/s)\n\n",
 		demoClients, int(time.Second/demoInterval), int(time.Second/demoGreedy))
-	fmt.Fprintf(out, "%6s  %-8s %5s %7s %7s %7s %5s %7s %6s  %s\n",
-		"time", "upstream", "ok", "retried", "breaker", "limited", "shed", "timeout", "failed", "breaker state")
+	fmt.Fprintf(out, "%6s  %-8s %5s %7s  %-22s %7s %6s  | %s\n", "", "", "", "", "rejected by the proxy", "", "", "")
+	fmt.Fprintf(out, "%6s  %-8s %5s %7s  %6s %7s %7s %7s %6s  | %s\n",
+		"second", "upstream", "ok", "retried", "open", "limited", "shed", "timeout", "failed", "breaker at the end")
 
 	// The clients.
 	client := &http.Client{
@@ -251,9 +294,9 @@ func RunDemo(ctx context.Context, dc DemoConfig) (*DemoSummary, error) {
 	start = time.Now()
 	deadline := start.Add(dc.Duration)
 
-	phase := &atomic.Int32{}
+	bounds := demoBounds(dc.Duration)
 	var bg sync.WaitGroup
-	bg.Go(func() { demoSchedule(loadCtx, inj, phase, start, dc.Duration) })
+	bg.Go(func() { demoSchedule(loadCtx, inj, phase, start, bounds) })
 	var inFlight sync.WaitGroup
 	sem := make(chan struct{}, demoMaxInFlight)
 	var sent atomic.Int64
@@ -281,10 +324,11 @@ func RunDemo(ctx context.Context, dc DemoConfig) (*DemoSummary, error) {
 				case sem <- struct{}{}:
 					inFlight.Go(func() {
 						defer func() { <-sem }()
-						tally.record(demoRequest(loadCtx, client, sum.ProxyURL, id))
+						p := int(phase.Load())
+						tally.record(p, demoRequest(loadCtx, client, sum.ProxyURL, id))
 					})
 				default:
-					tally.record(demoFailedResult) // the clients' own cap: count as failed
+					tally.record(int(phase.Load()), demoFailedResult) // the clients' own cap: count as failed
 				}
 				select {
 				case <-loadCtx.Done():
@@ -298,12 +342,17 @@ func RunDemo(ctx context.Context, dc DemoConfig) (*DemoSummary, error) {
 	// Report each second.
 	tick := time.NewTicker(time.Second)
 	var prev demoCounts
+	rows := 0
 	report := func(now time.Time) {
-		cur := tally.counts()
+		rows++
+		cur := tally.total()
 		d := cur.sub(prev)
 		prev = cur
-		fmt.Fprintf(out, "%5.0fs  %-8s %5d %7d %7d %7d %5d %7d %6d  %s\n",
-			now.Sub(start).Seconds(), demoPhases[phase.Load()].name,
+		// The row is the second that just ended: labelled by the phase at
+		// its middle (phases change on whole seconds).
+		el := now.Sub(start)
+		fmt.Fprintf(out, "%5.0fs  %-8s %5d %7d  %6d %7d %7d %7d %6d  | %s\n",
+			el.Seconds(), demoPhases[demoPhaseAt(bounds, el-time.Second/2)].name,
 			d[demoOK], d[demoRetried], d[demoBreaker], d[demoLimited], d[demoShed], d[demoTimeout], d[demoFailed],
 			br.State())
 	}
@@ -313,7 +362,10 @@ loop:
 		select {
 		case now := <-tick.C:
 			report(now)
-		case <-timer.C:
+		case now := <-timer.C:
+			if rows < int(dc.Duration/time.Second) {
+				report(now) // the last second's tick came with the timer
+			}
 			break loop
 		case <-ctx.Done():
 			sum.Interrupted = true
@@ -328,13 +380,23 @@ loop:
 	bg.Wait()
 	inFlight.Wait()
 
-	c := tally.counts()
+	c := tally.total()
+	sum.Phases = make([]DemoPhase, len(demoPhases))
+	from := time.Duration(0)
+	for i, p := range demoPhases {
+		pc := tally.counts(i)
+		sum.Phases[i] = DemoPhase{Name: p.name, From: from, To: bounds[i],
+			OK: pc[demoOK], BreakerOpen: pc[demoBreaker], RateLimited: pc[demoLimited], Shed: pc[demoShed],
+			TimedOut: pc[demoTimeout], Failed: pc[demoFailed]}
+		from = bounds[i]
+	}
 	sum.OK, sum.Retried, sum.BreakerOpen, sum.RateLimited = c[demoOK], c[demoRetried], c[demoBreaker], c[demoLimited]
 	sum.Shed, sum.TimedOut, sum.Failed = c[demoShed], c[demoTimeout], c[demoFailed]
 	sum.Requests = c[demoOK] + c[demoBreaker] + c[demoLimited] + c[demoShed] + c[demoTimeout] + c[demoFailed]
 	chMu.Lock()
 	sum.Changes = append([]DemoChange(nil), changes...)
 	chMu.Unlock()
+	sum.openTimes()
 	for _, ch := range sum.Changes {
 		switch {
 		case ch.To == breaker.StateOpen.String() && ch.From != breaker.StateOpen.String():
@@ -349,8 +411,17 @@ loop:
 
 // demoUpstream answers 200 unless the injector fails the call (503) or
 // delays it.
-func demoUpstream(inj *chaos.Injector) http.Handler {
+func demoUpstream(inj *chaos.Injector, phase *atomic.Int32) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if d := demoPhases[phase.Load()].delay; d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-req.Context().Done():
+				t.Stop()
+				return
+			}
+		}
 		_, err := inj.Execute(req.Context(), noop{})
 		switch {
 		case errors.Is(err, chaos.ErrInjected):
@@ -369,15 +440,15 @@ type noop struct{}
 func (noop) Call(context.Context) (any, error) { return nil, nil }
 
 // demoSchedule moves the upstream through the phases.
-func demoSchedule(ctx context.Context, inj *chaos.Injector, phase *atomic.Int32, start time.Time, d time.Duration) {
+func demoSchedule(ctx context.Context, inj *chaos.Injector, phase *atomic.Int32, start time.Time, bounds []time.Duration) {
 	for i, p := range demoPhases {
-		phase.Store(int32(i))
 		inj.SetRate(chaos.KindError, p.errRate)
 		inj.SetRate(chaos.KindLatency, p.latRate)
+		phase.Store(int32(i))
 		if i == len(demoPhases)-1 {
 			return
 		}
-		t := time.NewTimer(time.Until(start.Add(time.Duration(p.until * float64(d)))))
+		t := time.NewTimer(time.Until(start.Add(bounds[i])))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -415,19 +486,33 @@ func (c demoCounts) sub(p demoCounts) demoCounts {
 	return c
 }
 
-type demoTally struct{ n [demoKinds]atomic.Uint64 }
+// demoTally counts results by the phase their request was sent in.
+type demoTally struct {
+	n [demoNumPhases][demoKinds]atomic.Uint64
+}
 
-func (t *demoTally) record(r demoResult) {
-	t.n[r.kind].Add(1)
+func (t *demoTally) record(phase int, r demoResult) {
+	t.n[phase][r.kind].Add(1)
 	if r.retried {
-		t.n[demoRetried].Add(1)
+		t.n[phase][demoRetried].Add(1)
 	}
 }
 
-func (t *demoTally) counts() demoCounts {
+func (t *demoTally) counts(phase int) demoCounts {
 	var c demoCounts
 	for i := range c {
-		c[i] = t.n[i].Load()
+		c[i] = t.n[phase][i].Load()
+	}
+	return c
+}
+
+func (t *demoTally) total() demoCounts {
+	var c demoCounts
+	for p := range t.n {
+		pc := t.counts(p)
+		for i := range c {
+			c[i] += pc[i]
+		}
 	}
 	return c
 }
@@ -476,10 +561,19 @@ func (s *DemoSummary) print(w io.Writer) {
 	line(s.OK, "ok: served by the upstream")
 	line(s.BreakerOpen, "rejected at once by the open breaker (503 + Retry-After), sparing the failing upstream")
 	line(s.RateLimited, "rate limited (429), nearly all the greedy client's")
-	line(s.Shed, "shed by the bulkhead (503) while the upstream was slow")
-	line(s.TimedOut, "timed out (504) after the per-attempt timeout")
+	line(s.Shed, "shed by the bulkhead (503): too many requests in flight")
+	line(s.TimedOut, "timed out (504): the last attempt ran past the per-attempt timeout")
 	line(s.Failed, "failed: the upstream's 5xx passed on after retries, or no answer")
 	fmt.Fprintf(w, "  %7d          answers took a retry (any outcome)\n", s.Retried)
+	fmt.Fprintf(w, "By phase of the upstream (requests counted by when they were sent):\n")
+	fmt.Fprintf(w, "  %-8s %-11s %6s %6s %7s %6s %7s %6s  %s\n", "phase", "time", "ok", "open", "limited", "shed", "timeout", "failed", "breaker not closed")
+	for _, p := range s.Phases {
+		if p.To <= p.From {
+			continue
+		}
+		fmt.Fprintf(w, "  %-8s %4.0fs-%4.0fs %6d %6d %7d %6d %7d %6d  %.1fs of %.0fs\n", p.Name, p.From.Seconds(), p.To.Seconds(),
+			p.OK, p.BreakerOpen, p.RateLimited, p.Shed, p.TimedOut, p.Failed, p.BreakerOpenFor.Seconds(), (p.To - p.From).Seconds())
+	}
 	fmt.Fprintf(w, "Breaker: opened %d times, closed %d times\n", s.Opened, s.Closed)
 	for _, c := range s.Changes {
 		fmt.Fprintf(w, "  %6.2fs  %-9s -> %-9s  %s\n", c.At.Seconds(), c.From, c.To, c.Cause)
@@ -531,4 +625,32 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return <-code // the shell's status for a command ended by a signal
 	}
 	return 0
+}
+
+// openTimes sets each phase's BreakerOpenFor from the state changes.
+func (s *DemoSummary) openTimes() {
+	type span struct{ from, to time.Duration }
+	var spans []span
+	var openedAt time.Duration = -1
+	for _, c := range s.Changes {
+		notClosed := c.To != breaker.StateClosed.String()
+		switch {
+		case notClosed && openedAt < 0:
+			openedAt = c.At
+		case !notClosed && openedAt >= 0:
+			spans = append(spans, span{openedAt, c.At})
+			openedAt = -1
+		}
+	}
+	if openedAt >= 0 {
+		spans = append(spans, span{openedAt, s.Duration})
+	}
+	for i := range s.Phases {
+		p := &s.Phases[i]
+		for _, sp := range spans {
+			if lo, hi := max(sp.from, p.From), min(sp.to, p.To); hi > lo {
+				p.BreakerOpenFor += hi - lo
+			}
+		}
+	}
 }
