@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/bulwark-go/bulwark/chaos"
 	"github.com/bulwark-go/bulwark/timeout"
@@ -29,10 +30,14 @@ func (b *attemptBase) RoundTrip(req *http.Request) (*http.Response, error) {
 	var resp *http.Response
 	var err error
 	injected := false
+	start := time.Now()
 	if b.chaos == nil {
 		resp, err = b.base.RoundTrip(req)
 	} else {
 		resp, injected, err = b.withChaos(req)
+	}
+	if !injected {
+		b.stats.upstream.observe(time.Since(start))
 	}
 	if err != nil && errors.Is(context.Cause(req.Context()), timeout.ErrTimeout) {
 		b.stats.timeouts.Add(1)

@@ -342,7 +342,9 @@ func (s *Server) Handler() http.Handler {
 			http.Error(w, "no route for this path", http.StatusNotFound)
 			return
 		}
+		start := time.Now()
 		r.ServeHTTP(w, req)
+		r.stats.latency.observe(time.Since(start))
 	})
 }
 

@@ -43,6 +43,8 @@ type routeStats struct {
 	attempts atomic.Uint64 // attempts sent to the upstream
 	timeouts atomic.Uint64 // attempts that ran out of the route's timeout
 	outcomes [numOutcomes]atomic.Uint64
+	latency  latencyHist // each request, from routing to the end of the answer
+	upstream latencyHist // each attempt that reached the upstream, until its response headers
 }
 
 // Counts is a route's request counts since the sidecar started.
