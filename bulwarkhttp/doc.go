@@ -22,7 +22,7 @@
 // sent again (a body without GetBody). Connection failures, attempt timeouts
 // and the statuses 408, 429, 502, 503 and 504 are retried; no other 4xx is.
 // A Retry-After header, in seconds or as an HTTP-date, replaces the backoff's
-// wait; one asking for longer than the retry policy's MaxRetryAfter is not
+// wait; one asking for longer than TransportConfig.MaxPushback is not
 // waited for: the response goes back to the caller at once. When the
 // retries run out, the caller gets the last response, status and body
 // intact, rather than an error.

@@ -1,57 +1,73 @@
 package bulwarkhttp
 
 import (
-	"sync"
-	"sync/atomic"
-
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/perkey"
 )
+
+// A Watcher follows the breakers a [Transport] makes for its keys and
+// forgets (TransportConfig.Watchers): prommetrics.Metrics,
+// otelmetrics.Metrics and health.Health (and health.Health.Critical's
+// result) are Watchers.
+type Watcher interface {
+	Watch(policies ...any) error
+	Unwatch(policies ...any)
+}
 
 // host holds the policies of one key (an upstream host by default).
 type host struct {
 	key     string
 	breaker *breaker.Breaker // nil: no breaker configured
 	hedger  *hedge.Hedger    // nil: no hedging configured
+	made    bool             // breaker made from the template (so watched), not given by BreakerFor
 }
 
 // hosts is a bounded map of keys to their policies, created lazily from
-// the templates. Looking up a known key takes a read lock (or nothing, when
-// it is the key looked up last) and allocates nothing.
+// the templates (internal/perkey, shared with bulwarkgrpc). Looking up a
+// known key takes a read lock (or nothing, when it is the key looked up
+// last) and allocates nothing.
 type hosts struct {
 	max        int
 	breaker    *breaker.Config // templates; nil when not configured
 	hedge      *hedge.Config
 	breakerFor func(string) *breaker.Breaker // the caller's breakers, instead of the template
+	watchers   []Watcher                     // told of the breakers made from the template
 
-	last atomic.Pointer[host] // the most recent lookup: one upstream is the common case
-	mu   sync.RWMutex
-	m    map[string]*host
+	m *perkey.Map[*host] // made by start, once the templates are set
 }
 
-func (hs *hosts) get(key string) (*host, error) {
-	if h := hs.last.Load(); h != nil && h.key == key {
-		return h, nil
+// start makes the map, once the fields above are set.
+func (hs *hosts) start() {
+	c := perkey.Config[*host]{
+		Max: hs.max,
+		New: hs.make,
+		// Forget a key whose breaker is closed (its state says nothing
+		// worth keeping) before one whose breaker is not.
+		Keep: func(h *host) bool { return h.breaker != nil && h.breaker.State() != breaker.StateClosed },
 	}
-	hs.mu.RLock()
-	h := hs.m[key]
-	hs.mu.RUnlock()
-	if h == nil {
-		var err error
-		if h, err = hs.add(key); err != nil {
-			return nil, err
+	if ws := hs.watchers; len(ws) > 0 {
+		c.Made = func(h *host) {
+			if h.made {
+				for _, w := range ws {
+					_ = w.Watch(h.breaker) // see TransportConfig.Watchers
+				}
+			}
+		}
+		c.Forgotten = func(h *host) {
+			if h.made {
+				for _, w := range ws {
+					w.Unwatch(h.breaker)
+				}
+			}
 		}
 	}
-	hs.last.Store(h)
-	return h, nil
+	hs.m = perkey.New(c)
 }
 
-func (hs *hosts) add(key string) (*host, error) {
-	hs.mu.Lock()
-	defer hs.mu.Unlock()
-	if h := hs.m[key]; h != nil {
-		return h, nil
-	}
+func (hs *hosts) get(key string) (*host, error) { return hs.m.Get(key) }
+
+func (hs *hosts) make(key string) (*host, error) {
 	h := &host{key: key}
 	if hs.breakerFor != nil {
 		h.breaker = hs.breakerFor(key)
@@ -63,7 +79,7 @@ func (hs *hosts) add(key string) (*host, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.breaker = b
+		h.breaker, h.made = b, true
 	}
 	if hs.hedge != nil {
 		c := *hs.hedge
@@ -74,38 +90,7 @@ func (hs *hosts) add(key string) (*host, error) {
 		}
 		h.hedger = hd
 	}
-	if len(hs.m) >= hs.max {
-		hs.evict()
-	}
-	hs.m[key] = h
 	return h, nil
-}
-
-// evict forgets one key to make room, preferring one whose breaker is
-// closed (its state says nothing worth keeping). Map iteration order is
-// random, so this is a random such key. Called with mu held.
-func (hs *hosts) evict() {
-	var victim string
-	found := false
-	for k, h := range hs.m {
-		if h.breaker == nil || h.breaker.State() == breaker.StateClosed {
-			hs.forget(k)
-			return
-		}
-		if !found {
-			victim, found = k, true
-		}
-	}
-	if found {
-		hs.forget(victim)
-	}
-}
-
-func (hs *hosts) forget(key string) {
-	delete(hs.m, key)
-	if l := hs.last.Load(); l != nil && l.key == key {
-		hs.last.Store(nil)
-	}
 }
 
 // name is the policy name for key: the template's name and the key.
@@ -118,10 +103,9 @@ func name(template, key string) string {
 
 // all returns the hosts known now.
 func (hs *hosts) all() []*host {
-	hs.mu.RLock()
-	defer hs.mu.RUnlock()
-	out := make([]*host, 0, len(hs.m))
-	for _, h := range hs.m {
+	m := hs.m.All()
+	out := make([]*host, 0, len(m))
+	for _, h := range m {
 		out = append(out, h)
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,6 +21,9 @@ import (
 
 // DefaultMaxHosts is TransportConfig.MaxHosts when it is left 0.
 const DefaultMaxHosts = 1000
+
+// DefaultMaxPushback is TransportConfig.MaxPushback when it is left 0.
+const DefaultMaxPushback = 30 * time.Second
 
 // IdempotencyKey is the request header that makes a request of any method
 // safe to retry: the server promises to apply a request carrying a given key
@@ -45,13 +49,19 @@ type TransportConfig struct {
 	// Retry turns retries on. Only requests that are safe to send again
 	// are retried (see [CanRetry]); only connection failures, attempt
 	// timeouts and the statuses RetryStatus accepts are retried. Retry-After
-	// is honoured: its delay replaces the backoff's, and a response asking
-	// for longer than Retry.MaxRetryAfter (default 30 s) is not retried but
-	// returned at once. Retry.OnRetry, Retryable (which can only refuse
+	// is honoured: its delay replaces the backoff's (capped by
+	// Retry.MaxRetryAfter), and a response asking for longer than
+	// MaxPushback is not retried but returned at once. Retry.OnRetry, Retryable (which can only refuse
 	// more), Budget and Observer apply as documented in package retry;
 	// Retry.RetryOnResult and Retry.AttemptTimeout must be left unset (use
 	// RetryStatus and AttemptTimeout). Default: nil, no retries.
 	Retry *retry.Config
+	// MaxPushback is the longest Retry-After a response may ask for and
+	// still be retried: a longer one goes back to the caller at once.
+	// (Retry.MaxRetryAfter caps the wait of a Retry-After that is
+	// retried.) It must not be negative. Default: 0, DefaultMaxPushback
+	// (30 s).
+	MaxPushback time.Duration
 	// RetryRequest, if set, narrows which requests are retried and hedged
 	// (a proxy retrying only the methods its configuration lists): a
 	// request is retried when [CanRetry] and RetryRequest both accept it.
@@ -87,6 +97,17 @@ type TransportConfig struct {
 	// empty). Its IsFailure, IsIgnored and FailureResult are not used: the
 	// transport classifies with IsFailure below. Default: nil, no breaker.
 	Breaker *breaker.Config
+	// Watchers are told of each breaker made from Breaker when it is made
+	// (Watch) and when its key is forgotten to make room (Unwatch), so that
+	// metrics and health checks follow every breaker, including one made
+	// again for a key that was forgotten: a *prommetrics.Metrics, an
+	// *otelmetrics.Metrics, a *health.Health or the watcher
+	// health.Health.Critical returns. They are called in the order the
+	// breakers come and go, one change at a time, and must not send
+	// requests through this Transport. An error from Watch (a policy of the
+	// same name watched by hand) is dropped. Breakers given by BreakerFor
+	// are the caller's to watch. Default: nil.
+	Watchers []Watcher
 	// IsFailure reports whether an attempt counts as a failure for the
 	// breaker. Exactly one of resp and err is non-nil. The caller's own
 	// cancellation is never counted. Default: nil, a transport error or a
@@ -143,7 +164,7 @@ type Transport struct {
 	key            func(*http.Request) string
 	retry          *retry.Retry // nil: no retries
 	retryStatus    func(int) bool
-	maxRetryAfter  time.Duration
+	maxPushback    time.Duration
 	attemptTimeout time.Duration
 	isFailure      func(*http.Response, error) bool
 	limiter        *ratelimit.Keyed
@@ -176,6 +197,15 @@ func NewTransport(c TransportConfig) (*Transport, error) {
 		return nil, fmt.Errorf("bulwarkhttp: TransportConfig.MaxBufferedBody must not be negative (got %d)", c.MaxBufferedBody)
 	case c.BreakerFor != nil && c.Breaker != nil:
 		return nil, errors.New("bulwarkhttp: TransportConfig.BreakerFor and Breaker are exclusive")
+	case c.MaxPushback < 0:
+		return nil, fmt.Errorf("bulwarkhttp: TransportConfig.MaxPushback must not be negative (got %v)", c.MaxPushback)
+	case len(c.Watchers) > 0 && c.Breaker == nil:
+		return nil, errors.New("bulwarkhttp: TransportConfig.Watchers is set but Breaker is nil")
+	}
+	for i, w := range c.Watchers {
+		if w == nil {
+			return nil, fmt.Errorf("bulwarkhttp: TransportConfig.Watchers[%d] is nil", i)
+		}
 	}
 	if t.base == nil {
 		t.base = http.DefaultTransport
@@ -197,9 +227,9 @@ func NewTransport(c TransportConfig) (*Transport, error) {
 		case rc.AttemptTimeout != 0:
 			return nil, errors.New("bulwarkhttp: TransportConfig.Retry.AttemptTimeout must be 0 (use TransportConfig.AttemptTimeout, which keeps the body readable)")
 		}
-		t.maxRetryAfter = rc.MaxRetryAfter
-		if t.maxRetryAfter == 0 {
-			t.maxRetryAfter = retry.DefaultMaxRetryAfter
+		t.maxPushback = c.MaxPushback
+		if t.maxPushback == 0 {
+			t.maxPushback = DefaultMaxPushback
 		}
 		t.onRetry, t.retryable = rc.OnRetry, rc.Retryable
 		rc.OnRetry = t.beforeRetry
@@ -215,7 +245,7 @@ func NewTransport(c TransportConfig) (*Transport, error) {
 		if max == 0 {
 			max = DefaultMaxHosts
 		}
-		t.hosts = &hosts{max: max, m: make(map[string]*host), breakerFor: c.BreakerFor}
+		t.hosts = &hosts{max: max, breakerFor: c.BreakerFor, watchers: slices.Clone(c.Watchers)}
 		if c.Breaker != nil {
 			bc := *c.Breaker
 			bc.IsFailure, bc.IsIgnored, bc.FailureResult = nil, nil, nil
@@ -234,6 +264,7 @@ func NewTransport(c TransportConfig) (*Transport, error) {
 			}
 			t.hosts.hedge = &hc
 		}
+		t.hosts.start()
 	}
 	return t, nil
 }
@@ -434,7 +465,7 @@ func (t *Transport) record(ctx context.Context, p breaker.Permit, resp *http.Res
 }
 
 // statusError returns a *StatusError when resp's status is worth retrying
-// and its Retry-After, if any, is within the retry policy's cap.
+// and its Retry-After, if any, is within MaxPushback.
 func (t *Transport) statusError(resp *http.Response) *StatusError {
 	if t.retry == nil || !t.retryStatus(resp.StatusCode) {
 		return nil
@@ -442,7 +473,7 @@ func (t *Transport) statusError(resp *http.Response) *StatusError {
 	se := &StatusError{Response: resp}
 	if v := resp.Header.Get("Retry-After"); v != "" {
 		if d, ok := ParseRetryAfter(v, time.Now()); ok {
-			if d > t.maxRetryAfter {
+			if d > t.maxPushback {
 				return nil // the server asks for longer than we may wait: hand it over now
 			}
 			se.Wait = d

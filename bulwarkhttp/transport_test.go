@@ -183,7 +183,7 @@ func TestConnectionRefusedExhausts(t *testing.T) {
 
 func TestRetryAfterTooLongNotRetried(t *testing.T) {
 	srv := newScripted(t, step{status: 503, retryAfter: "120"}, step{status: 200})
-	client, _ := newClient(t, TransportConfig{Retry: fastRetry(3)}) // MaxRetryAfter 30 s
+	client, _ := newClient(t, TransportConfig{Retry: fastRetry(3)}) // MaxPushback 30 s
 	resp := must(client.Get(srv.URL))(t)
 	readAll(t, resp)
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "120" || srv.requests() != 1 {
