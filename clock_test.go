@@ -8,8 +8,10 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/bulkhead"
 	"github.com/bulwark-go/bulwark/clocktest"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -29,8 +31,10 @@ func TestChainOnVirtualClock(t *testing.T) {
 		at      time.Duration
 	}
 	var log []seen
+	started := make(chan struct{}, 4)
 	hang := func(ctx context.Context) error { // the first two attempts hang until their timeout
 		log = append(log, seen{bulwark.Attempt(ctx), clk.Now().Sub(start)})
+		started <- struct{}{}
 		if bulwark.Attempt(ctx) <= 2 {
 			<-ctx.Done()
 			return ctx.Err()
@@ -47,7 +51,10 @@ func TestChainOnVirtualClock(t *testing.T) {
 	// at once (a local rejection is not retried).
 	// Before the last step two timers wait: the retry's backoff and the
 	// breaker's open wait.
-	for _, timers := range []int{1, 1, 1, 2} {
+	for i, timers := range []int{1, 1, 1, 2} {
+		if i == 0 || i == 2 { // an attempt starts: let it read the clock first
+			<-started
+		}
 		if err := clk.WaitForTimers(ctx, timers); err != nil {
 			t.Fatal(err)
 		}
@@ -105,5 +112,39 @@ func TestAttemptFromHedge(t *testing.T) {
 	}
 	if bulwark.Attempt(context.Background()) != 1 {
 		t.Fatal("Attempt outside a policy is not 1")
+	}
+}
+
+func TestBulkheadAndRateLimitOnVirtualClock(t *testing.T) {
+	clk := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	bh, err := bulkhead.New(bulkhead.Config{MaxConcurrent: 1, MaxWait: time.Second, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bh.TryAcquire() {
+		t.Fatal("TryAcquire on an empty bulkhead")
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- bh.Acquire(ctx) }()
+	clk.WaitForTimers(ctx, 1)
+	clk.Advance(time.Second)
+	if err := <-waited; !errors.Is(err, bulkhead.ErrFull) {
+		t.Fatalf("Acquire after MaxWait on the virtual clock: %v, want ErrFull", err)
+	}
+	bh.Release()
+
+	lim, err := ratelimit.New(ratelimit.Config{Limit: 1, Per: time.Second, Burst: 1, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !lim.Allow() || lim.Allow() {
+		t.Fatal("want one event of the burst, then a refusal")
+	}
+	clk.Advance(time.Second)
+	if !lim.Allow() {
+		t.Fatal("no event allowed a virtual second later")
 	}
 }

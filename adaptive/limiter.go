@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // Defaults used when a Config field is zero.
@@ -75,6 +76,12 @@ type Config struct {
 	// moves: when a window of calls closes, and when a probe halves it and
 	// gives it back. Nil means no reporting.
 	Observer bulwark.Observer
+
+	// Clock, if set, is the clock the limiter times calls (its latency
+	// samples) and queue waits on: a clocktest.Clock makes both follow the
+	// test's clock. Default: nil, the real clock (the fake one inside a
+	// testing/synctest bubble).
+	Clock bulwark.Clock
 }
 
 // Limiter is a [bulwark.Policy] that limits the calls in flight to a
@@ -86,6 +93,7 @@ type Config struct {
 type Limiter struct {
 	name       string
 	observer   bulwark.Observer
+	clk        bulwark.Clock
 	est        estimator
 	minLimit   int
 	maxLimit   int
@@ -172,7 +180,8 @@ func New(c Config) (*Limiter, error) {
 		maxLimit:  c.MaxLimit,
 		queueSize: c.QueueSize,
 		maxWait:   c.MaxWait,
-		epoch:     time.Now(),
+		epoch:     clock.Now(c.Clock),
+		clk:       c.Clock,
 		limit:     float64(c.InitialLimit),
 		admit:     c.InitialLimit,
 	}
@@ -187,7 +196,7 @@ func New(c Config) (*Limiter, error) {
 func (l *Limiter) Name() string { return l.name }
 
 // now returns the time since the limiter was made, on the monotonic clock.
-func (l *Limiter) now() int64 { return int64(time.Since(l.epoch)) }
+func (l *Limiter) now() int64 { return int64(clock.Since(l.clk, l.epoch)) }
 
 // Execute runs op if the limit allows, with the priority set on ctx by
 // [WithPriority] (normal if none), and reports its outcome to the algorithm

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // waiter is a call waiting in the queue.
@@ -75,9 +76,9 @@ func (l *Limiter) wait(ctx context.Context, p Priority, since int64) (Token, err
 
 	var timeout <-chan time.Time
 	if l.maxWait > 0 {
-		t := time.NewTimer(l.maxWait)
+		t := clock.NewTimer(l.clk, l.maxWait)
 		defer t.Stop()
-		timeout = t.C
+		timeout = t.C()
 	}
 	var ctxDone bool
 	select {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // WaitForever, as Config.MaxWait, makes a call wait for a permit for as long
@@ -38,6 +39,12 @@ type Config struct {
 	// Negative values are an error.
 	MaxWait time.Duration
 
+	// Clock, if set, is the clock the MaxWait timers run on and waits and
+	// calls are timed on: a clocktest.Clock ends a wait when the test moves
+	// the clock. Default: nil, the real clock (the fake one inside a
+	// testing/synctest bubble).
+	Clock bulwark.Clock
+
 	// Observer, if not nil, hears of rejections (KindRejected, Err the
 	// *FullError), of calls that had to wait (KindWait, Delay the wait) and
 	// of every call Execute ran (KindCall: Duration, and Outcome success,
@@ -65,6 +72,7 @@ type Bulkhead struct {
 	name    string
 	maxWait time.Duration
 	obs     bulwark.Observer
+	clk     bulwark.Clock
 
 	waiters sync.Pool // of *waiter
 
@@ -81,7 +89,7 @@ func New(cfg Config) (*Bulkhead, error) {
 	if cfg.MaxWait < 0 {
 		return nil, fmt.Errorf("bulkhead: Config.MaxWait is %v; it must be 0 (do not wait), positive, or WaitForever", cfg.MaxWait)
 	}
-	b := &Bulkhead{name: cfg.Name, maxWait: cfg.MaxWait, obs: cfg.Observer}
+	b := &Bulkhead{name: cfg.Name, maxWait: cfg.MaxWait, obs: cfg.Observer, clk: cfg.Clock}
 	b.state.Store(withCap(0, int64(cfg.MaxConcurrent)))
 	b.fullErr.Store(&FullError{Name: cfg.Name, Capacity: cfg.MaxConcurrent})
 	return b, nil
@@ -113,7 +121,7 @@ func (b *Bulkhead) Execute(ctx context.Context, op bulwark.Operation) (any, erro
 }
 
 func (b *Bulkhead) observedCall(ctx context.Context, op bulwark.Operation) (v any, err error) {
-	start := time.Now()
+	start := clock.Now(b.clk)
 	released := false
 	defer func() {
 		if !released { // op panicked
@@ -131,7 +139,7 @@ func (b *Bulkhead) observedCall(ctx context.Context, op bulwark.Operation) (v an
 	}
 	b.obs.Observe(bulwark.Event{
 		Kind: bulwark.KindCall, Policy: "bulkhead", Name: b.name,
-		Outcome: outcome, Duration: time.Since(start), Err: err,
+		Outcome: outcome, Duration: clock.Since(b.clk, start), Err: err,
 	})
 	return v, err
 }
@@ -219,16 +227,16 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 
 	var start time.Time
 	if b.obs != nil {
-		start = time.Now()
+		start = clock.Now(b.clk)
 	}
 	var expired <-chan time.Time
 	if b.maxWait != WaitForever {
 		if w.timer == nil {
-			w.timer = time.NewTimer(b.maxWait)
+			w.timer = clock.NewTimer(b.clk, b.maxWait)
 		} else {
 			w.timer.Reset(b.maxWait)
 		}
-		expired = w.timer.C
+		expired = w.timer.C()
 	}
 
 	done := ctx.Done()
@@ -284,7 +292,7 @@ func (b *Bulkhead) stopTimer(w *waiter) {
 func (b *Bulkhead) admitted(start time.Time) error {
 	b.acquired.Add(1)
 	if b.obs != nil {
-		b.obs.Observe(bulwark.Event{Kind: bulwark.KindWait, Policy: "bulkhead", Name: b.name, Delay: time.Since(start)})
+		b.obs.Observe(bulwark.Event{Kind: bulwark.KindWait, Policy: "bulkhead", Name: b.name, Delay: clock.Since(b.clk, start)})
 	}
 	return nil
 }

@@ -1,6 +1,6 @@
 package bulkhead
 
-import "time"
+import "github.com/bulwark-go/bulwark"
 
 // A waiter is one caller queued for a permit. Each bulkhead keeps a pool of
 // them for reuse (per bulkhead, not global, so that the channels and timers
@@ -14,7 +14,7 @@ type waiter struct {
 	// granted is set, under Bulkhead.mu, when a permit is handed over.
 	granted bool
 	// timer times the wait when Config.MaxWait is finite; made on first use.
-	timer *time.Timer
+	timer bulwark.Timer
 }
 
 // waitQueue is an intrusive doubly linked FIFO list. It is guarded by

@@ -1,6 +1,11 @@
 package ratelimit
 
-import "time"
+import (
+	"time"
+
+	"github.com/bulwark-go/bulwark"
+	bclock "github.com/bulwark-go/bulwark/internal/clock"
+)
 
 // Time inside a limiter is counted in ticks of 1/16 ns since the limiter was
 // made, in a uint64 that is allowed to wrap: only differences of two ticks
@@ -47,6 +52,7 @@ func durationOf(t int64) time.Duration {
 // state stands still, read the clock once.
 type clock struct {
 	base time.Time
+	clk  bulwark.Clock // Config.Clock; nil: the real clock
 
 	// since, when a test sets it, replaces time.Since(base), so that the
 	// test can run other callers at a given reading.
@@ -57,8 +63,15 @@ func (c *clock) now() uint64 {
 	if c.since != nil {
 		return ticksOf(c.since())
 	}
+	if c.clk != nil {
+		return ticksOf(c.clk.Now().Sub(c.base))
+	}
 	return ticksOf(time.Since(c.base))
 }
+
+// wall returns the current time on the limiter's clock, for the methods
+// that are their …At form at the current time.
+func (c *clock) wall() time.Time { return bclock.Now(c.clk) }
 
 func (c *clock) at(t time.Time) uint64 { return ticksOf(t.Sub(c.base)) }
 

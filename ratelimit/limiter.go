@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	bclock "github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // Config configures a [Limiter]. Set either Rate, or Limit and Per.
@@ -47,6 +48,13 @@ type Config struct {
 	// admitted after a wait (KindWait, Delay the wait). Default nil, which
 	// costs one nil check.
 	Observer bulwark.Observer
+
+	// Clock, if set, is the clock the methods without a time argument
+	// read (Allow, Wait, Reserve, Execute, ...) and Wait's timer runs on:
+	// a clocktest.Clock makes them follow the test's clock. The …At
+	// methods take the time as an argument and read no clock. Default:
+	// nil, the real clock (the fake one inside a testing/synctest bubble).
+	Clock bulwark.Clock
 }
 
 // Decision is a limiter's answer to a request, with the figures an HTTP
@@ -109,7 +117,7 @@ func New(cfg Config) (*Limiter, error) {
 	if cfg.MaxWait < 0 {
 		return nil, fmt.Errorf("ratelimit: Config.MaxWait is %v; it must be 0 (do not wait) or positive", cfg.MaxWait)
 	}
-	l := &Limiter{clock: clock{base: time.Now()}, name: cfg.Name, maxWait: cfg.MaxWait, obs: cfg.Observer}
+	l := &Limiter{clock: clock{base: bclock.Now(cfg.Clock), clk: cfg.Clock}, name: cfg.Name, maxWait: cfg.MaxWait, obs: cfg.Observer}
 	l.limits.Store(p)
 	return l, nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	bclock "github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // A Reservation holds events taken from a limiter ahead of time: they may
@@ -28,7 +29,15 @@ func (r Reservation) OK() bool { return r.ok }
 
 // Delay returns how long from now the caller must wait before the reserved
 // events may happen: 0 means at once. It is [Never] when !OK().
-func (r Reservation) Delay() time.Duration { return r.DelayFrom(time.Now()) }
+func (r Reservation) Delay() time.Duration { return r.DelayFrom(r.wall()) }
+
+// wall returns the current time on the limiter's clock.
+func (r Reservation) wall() time.Time {
+	if r.l == nil {
+		return time.Now()
+	}
+	return r.l.wall()
+}
 
 // DelayFrom is Delay measured from the time now.
 func (r Reservation) DelayFrom(now time.Time) time.Duration {
@@ -43,7 +52,7 @@ func (r Reservation) DelayFrom(now time.Time) time.Duration {
 
 // Cancel gives the reserved events back to the limiter, for a caller that
 // will not act on the reservation after all. See CancelAt.
-func (r *Reservation) Cancel() { r.CancelAt(time.Now()) }
+func (r *Reservation) Cancel() { r.CancelAt(r.wall()) }
 
 // CancelAt is Cancel at the time now. It gives back only the events that
 // reservations made after this one do not depend on, the rule of
@@ -103,7 +112,7 @@ func giveBack(tat, now, end uint64, cost int64) (uint64, bool) {
 }
 
 // Reserve reserves one event now; see ReserveN.
-func (l *Limiter) Reserve() Reservation { return l.ReserveN(time.Now(), 1) }
+func (l *Limiter) Reserve() Reservation { return l.ReserveN(l.wall(), 1) }
 
 // ReserveN reserves n events at the time now and says how long to wait
 // before they may happen, however long that is. The reservation is not OK
@@ -185,7 +194,7 @@ func (l *Limiter) waitN(ctx context.Context, n int, maxWait time.Duration) error
 		return err
 	}
 	now := l.now()
-	limit := waitLimit(ctx, maxWait)
+	limit := waitLimitOn(ctx, l.clk, maxWait)
 	r, wait := l.reserve(now, true, n, limit)
 	if !r.ok {
 		l.rejected.Add(1)
@@ -201,9 +210,9 @@ func (l *Limiter) waitN(ctx context.Context, n int, maxWait time.Duration) error
 		return nil
 	}
 	d := durationOf(wait)
-	t := time.NewTimer(d)
+	t := bclock.NewTimer(l.clk, d)
 	select {
-	case <-t.C:
+	case <-t.C():
 		l.allowed.Add(1)
 		if l.obs != nil {
 			l.obs.Observe(bulwark.Event{Kind: bulwark.KindWait, Policy: "ratelimit", Name: l.name, Delay: d})
@@ -219,12 +228,17 @@ func (l *Limiter) waitN(ctx context.Context, n int, maxWait time.Duration) error
 // waitLimit returns the longest wait, in ticks, that ends within maxWait
 // (negative: no limit) and strictly before ctx's deadline.
 func waitLimit(ctx context.Context, maxWait time.Duration) int64 {
+	return waitLimitOn(ctx, nil, maxWait)
+}
+
+// waitLimitOn is waitLimit on the clock clk.
+func waitLimitOn(ctx context.Context, clk bulwark.Clock, maxWait time.Duration) int64 {
 	limit := int64(math.MaxInt64)
 	if maxWait >= 0 && maxWait <= maxSpan>>tickShift {
 		limit = int64(ticksOf(maxWait))
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		until := time.Until(dl)
+		until := bclock.Until(clk, dl)
 		if until <= 0 {
 			return 0
 		}
