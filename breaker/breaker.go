@@ -394,7 +394,9 @@ func (b *Breaker) openLocked(r *record, cause Cause, grow bool) {
 }
 
 func (b *Breaker) halfOpenLocked(r *record, now time.Time, cause Cause) {
-	b.moveLocked(r, newRecord(r.cfg, r.mode, StateHalfOpen, time.Time{}, 0, nil), now, cause)
+	// until is when the probe period ends (MaxHalfOpen): the RetryAfter of
+	// a call turned away because every probe permit is taken.
+	b.moveLocked(r, newRecord(r.cfg, r.mode, StateHalfOpen, now.Add(r.cfg.maxHalfOpen), 0, nil), now, cause)
 }
 
 // closeLocked closes the automatic state machine with an empty window.
@@ -457,7 +459,8 @@ func buildRecord(cfg *settings, m mode, machine State, until time.Time, wait tim
 		}
 		r.probes = pr
 		r.admit = admitProbe
-		r.busy = &OpenError{Name: cfg.name, State: StateHalfOpen}
+		r.until = until
+		r.busy = &OpenError{Name: cfg.name, State: StateHalfOpen, Until: until}
 	}
 	return r
 }

@@ -31,10 +31,12 @@ type OpenError struct {
 	// State is StateOpen, StateForcedOpen, or StateHalfOpen when the breaker
 	// is half-open and every probe permit is taken.
 	State State
-	// Until is when the open wait ends (StateOpen). A call made at or after
+	// Until is when the open wait ends (StateOpen): a call made at or after
 	// Until is let through as a probe while probe permits remain, whether or
-	// not the breaker's timer has run. It is zero when unknown: half-open
-	// and forced open.
+	// not the breaker's timer has run. In StateHalfOpen it is when the probe
+	// period ends at the latest (Config.MaxHalfOpen after it began): by then
+	// the probes have closed or reopened the breaker. It is zero for a
+	// forced-open breaker, which has no end.
 	Until time.Time
 
 	// end is Until on the breaker's clock (time since its origin); 0 when
@@ -62,8 +64,8 @@ func (e *OpenError) Error() string {
 // call was refused locally and did not run.
 func (e *OpenError) Is(target error) bool { return target == ErrOpen || target == bulwark.ErrRejected }
 
-// RetryAfter returns how long until the open wait ends, or 0 when Until is
-// zero or past.
+// RetryAfter returns how long until Until (the end of the open wait, or of
+// the probe period), or 0 when Until is zero or past.
 func (e *OpenError) RetryAfter() time.Duration {
 	if e.Until.IsZero() {
 		return 0

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
@@ -21,9 +22,13 @@ type Permit struct {
 	kind  uint8
 }
 
-// Done reports the call's error: nil is a success; otherwise
-// Config.IsIgnored and Config.IsFailure classify it. Done cannot tell the
-// caller's own cancellation from a failure, nor apply
+// Done reports the call's error: nil is a success; an error that is or
+// wraps context.Canceled is the caller giving up and is ignored, as
+// Execute ignores the caller's cancellation; otherwise the error is
+// classified as Execute does (a local rejection is ignored, then
+// Config.IsIgnored and Config.IsFailure). Without the context Done cannot
+// tell the caller's own deadline (context.DeadlineExceeded) from a slow
+// dependency, and counts it as a failure; nor can it apply
 // Config.FailureResult: use Finish when the context and result are at hand.
 func (p Permit) Done(err error) {
 	if err == nil && p.kind == admitWindow && p.r.silent && p.b.clean.Load() {
@@ -37,7 +42,11 @@ func (p Permit) done(err error) {
 		return
 	}
 	o := bulwark.OutcomeSuccess
-	if err != nil {
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled):
+		o = bulwark.OutcomeIgnored
+	default:
 		o = classify(p.r.cfg, err)
 	}
 	p.b.finish(p, o, err)

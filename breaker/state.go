@@ -157,7 +157,7 @@ type record struct {
 	machine State // the automatic state: closed, open or half-open
 	epoch   uint64
 	since   time.Time     // when the public state began
-	until   time.Time     // machine open: when the wait ends
+	until   time.Time     // machine open: when the wait ends; half-open: when the probe period does
 	wait    time.Duration // machine open: the length of this wait
 	busy    *OpenError    // half-open with every probe permit handed out
 	near    atomic.Bool   // open: in the last stretch of the wait, rejections read the clock

@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -87,4 +88,44 @@ func TestOpenWaitEndsAfterReconfigure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Permit.Done treats the caller's cancellation as Execute does: not a
+// failure.
+func TestPermitDoneIgnoresCancellation(t *testing.T) {
+	br := mustNew(t, Config{Window: WindowConsecutive, WindowSize: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	bulwark.Run(ctx, br, func(ctx context.Context) error { return ctx.Err() })
+	wantState(t, br, StateClosed)
+	p, err := br.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Done(fmt.Errorf("request: %w", context.Canceled))
+	wantState(t, br, StateClosed)
+	if s := br.Snapshot(); s.Ignored != 2 {
+		t.Fatalf("ignored %d, want both cancellations ignored", s.Ignored)
+	}
+}
+
+// A half-open breaker that turns a call away says when its probe period
+// ends at the latest, instead of RetryAfter 0.
+func TestHalfOpenRejectionRetryAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		br := mustNew(t, Config{Window: WindowConsecutive, WindowSize: 1, WaitDuration: time.Second, HalfOpenCalls: 1, MaxHalfOpen: 10 * time.Second})
+		calls(t, br, 1, errBoom)
+		time.Sleep(time.Second)
+		p, err := br.Allow() // the only probe
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * time.Second)
+		oe := rejected(t, br, StateHalfOpen)
+		if got := oe.RetryAfter(); got != 7*time.Second {
+			t.Fatalf("RetryAfter %v, want the 7s left of the probe period", got)
+		}
+		p.Success()
+		wantState(t, br, StateClosed)
+	})
 }
