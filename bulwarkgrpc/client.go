@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/internal/perkey"
+	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -39,7 +42,9 @@ var DefaultRetryCodes = []codes.Code{codes.Unavailable, codes.ResourceExhausted}
 type ClientConfig struct {
 	// Retry turns retries on, for the codes in RetryCodes and for attempts
 	// that ran out of AttemptTimeout. A delay the server sends in a
-	// google.rpc.RetryInfo detail replaces the backoff's (capped by
+	// google.rpc.RetryInfo detail (or, for a unary call without one, in
+	// the PushbackTrailer, where a negative value means do not retry)
+	// replaces the backoff's (capped by
 	// Retry.MaxRetryAfter, as for any delay a dependency asks for); a call
 	// whose server asks for longer than MaxPushback is not retried. When the retries run out, the error is a
 	// *retry.ExhaustedError wrapping the last status error: status.Code
@@ -326,7 +331,7 @@ func (c *Client) UnaryInterceptor() grpc.UnaryClientInterceptor {
 			}
 		}
 		if c.retry == nil {
-			return c.unaryAttempt(ctx, br, method, req, reply, cc, invoker, opts)
+			return c.pushback(c.unaryAttempt(ctx, br, method, req, reply, cc, invoker, opts), nil)
 		}
 		call := &unaryCall{c: c, br: br, method: method, req: req, reply: reply, cc: cc, invoker: invoker, opts: opts}
 		_, err := c.retry.Execute(ctx, call)
@@ -346,7 +351,10 @@ type unaryCall struct {
 }
 
 func (u *unaryCall) Call(ctx context.Context) (any, error) {
-	return nil, u.c.unaryAttempt(ctx, u.br, u.method, u.req, u.reply, u.cc, u.invoker, u.opts)
+	var trailer metadata.MD // for a server's grpc-retry-pushback-ms
+	opts := append(u.opts[:len(u.opts):len(u.opts)], grpc.Trailer(&trailer))
+	err := u.c.unaryAttempt(ctx, u.br, u.method, u.req, u.reply, u.cc, u.invoker, opts)
+	return nil, u.c.pushback(err, trailer)
 }
 
 func (c *Client) unaryAttempt(ctx context.Context, br *breaker.Breaker, method string, req, reply any,
@@ -373,14 +381,30 @@ func (c *Client) unaryAttempt(ctx context.Context, br *breaker.Breaker, method s
 	if br != nil {
 		c.record(ctx, p, err)
 	}
-	return c.pushback(err)
+	return err
 }
 
-// pushback wraps err when its status carries a RetryInfo delay, so that
-// the retry policy waits that long; a delay beyond MaxPushback
-// makes the error final instead (the retry policy returns it unwrapped):
-// the server asked for longer than we may wait.
-func (c *Client) pushback(err error) error {
+// pushback wraps err when the server asked for a delay, in a RetryInfo
+// detail or (failing that) the grpc-retry-pushback-ms trailer, so that the
+// retry policy waits that long; a delay beyond MaxPushback makes the error
+// final instead (the retry policy returns it unwrapped): the server asked
+// for longer than we may wait. A pushback trailer that is negative or not
+// a number asks for no retry at all (gRFC A6), and gets none.
+func (c *Client) pushback(err error, trailer metadata.MD) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := RetryDelay(err); !ok {
+		if v := trailer.Get(PushbackTrailer); len(v) == 1 {
+			ms, perr := strconv.ParseInt(v[0], 10, 64)
+			switch {
+			case perr != nil || ms < 0:
+				return retry.Permanent(err)
+			case ms > 0:
+				err = &pushback{err: err, delay: time.Duration(min(ms, int64(ratelimit.Never/time.Millisecond))) * time.Millisecond}
+			}
+		}
+	}
 	err = withPushback(err)
 	if pb, ok := err.(*pushback); ok && c.retry != nil && pb.delay > c.maxPushback {
 		return retry.Permanent(pb.err)

@@ -19,7 +19,8 @@
 // AttemptTimeout (its own deadline passed: a DeadlineExceeded the server
 // sends before then is its answer, and is neither retried nor a
 // *timeout.ExceededError); a delay the server sends as a
-// google.rpc.RetryInfo detail replaces the backoff's. The caller's deadline
+// google.rpc.RetryInfo detail (or, for a unary call without one, in the
+// grpc-retry-pushback-ms trailer) replaces the backoff's. The caller's deadline
 // goes to the server with each attempt (gRPC propagates it), bounded
 // further by AttemptTimeout.
 //

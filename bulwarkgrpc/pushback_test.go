@@ -2,6 +2,7 @@ package bulwarkgrpc
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/bulwark-go/bulwark/bulkhead"
 	"github.com/bulwark-go/bulwark/ratelimit"
+	"github.com/bulwark-go/bulwark/retry"
 )
 
 // arrivals records when each unary call reaches the server, before any
@@ -133,4 +135,42 @@ func TestServerRefusalsCarryBothDelays(t *testing.T) {
 			t.Errorf("RetryInfo %v, pushback %v, %v; want %v twice", ri, pb, ok, DefaultBulkheadRetryAfter)
 		}
 	})
+}
+
+// A server that sends only the pushback trailer (grpc-go's own servers,
+// proxies following gRFC A6) is honoured too: its delay replaces the
+// backoff, and a negative one means do not retry.
+func TestClientHonoursPushbackTrailer(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		trailer  string
+		calls    int32
+		delays   []time.Duration
+		wantCode codes.Code
+	}{
+		{"delay", "40", 2, []time.Duration{40 * time.Millisecond}, codes.OK},
+		{"negative: no retry", "-1", 1, nil, codes.Unavailable},
+		{"not a number: no retry", "soon", 1, nil, codes.Unavailable},
+		{"longer than MaxPushback", "3600000", 1, nil, codes.Unavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := &testServer{unary: func(ctx context.Context, n int32, _ *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+				if n == 1 {
+					grpc.SetTrailer(ctx, metadata.Pairs(PushbackTrailer, tc.trailer))
+					return nil, status.Error(codes.Unavailable, "busy")
+				}
+				return &testpb.SimpleResponse{}, nil
+			}}
+			var delays []time.Duration
+			rc := fastRetry(3)
+			rc.OnRetry = func(_ context.Context, e retry.Event) { delays = append(delays, e.Delay) }
+			c := newClient(t, ClientConfig{Retry: rc})
+			client := start(t, ts, nil, c.DialOptions())
+			_, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{})
+			if status.Code(err) != tc.wantCode || ts.calls.Load() != tc.calls || !slices.Equal(delays, tc.delays) {
+				t.Errorf("got %v after %d calls, waits %v; want %v after %d, waits %v",
+					err, ts.calls.Load(), delays, tc.wantCode, tc.calls, tc.delays)
+			}
+		})
+	}
 }

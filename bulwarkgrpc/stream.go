@@ -104,7 +104,7 @@ func (s *clientStream) open() error {
 	if err != nil {
 		s.report(err)
 		s.cur = &deadStream{ctx: s.ctx, err: err}
-		return s.c.pushback(err)
+		return s.c.pushback(err, nil)
 	}
 	s.cur = cs
 	for _, m := range s.sent {
@@ -159,7 +159,7 @@ func (s *clientStream) recoverLocked(gen int, err error) error {
 	_, rerr := s.c.retry.Execute(s.ctx, bulwark.OperationFunc(func(context.Context) (any, error) {
 		if first {
 			first = false
-			return nil, s.c.pushback(err)
+			return nil, s.c.pushback(err, nil)
 		}
 		if s.c.maxAttempts > 0 && s.attempts >= s.c.maxAttempts {
 			return nil, retry.Permanent(s.exhausted(err))
