@@ -2,8 +2,7 @@
 // service through Redis: a rate limiter whose limit holds across every
 // machine, and circuit breakers that open and close together.
 //
-//	client := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})
-//	// ContextTimeoutEnabled saves a goroutine per call; deadlines hold either way.
+//	client := redis.NewClient(&redis.Options{Addr: "redis:6379"})
 //
 //	perTenant, err := bulwarkredis.NewLimiter(client, bulwarkredis.LimiterConfig{
 //		Name: "api", Limit: 100, Per: time.Minute, Burst: 20,
@@ -44,10 +43,9 @@
 // # When Redis is out
 //
 // No call waits past its caller's deadline or LimiterConfig.Timeout (100ms
-// by default), whichever comes first, whatever the client's options: with
-// go-redis's ContextTimeoutEnabled the call runs on the caller's
-// goroutine, without it on a goroutine of its own that the caller stops
-// waiting for. A call Redis did not decide (unreachable, frozen,
+// by default), whichever comes first, whatever the client's options
+// (go-redis's ContextTimeoutEnabled or not): the call runs on a goroutine
+// of its own that the caller stops waiting for. A call Redis did not decide (unreachable, frozen,
 // black-holed, too slow, answering with an error) is decided by
 // LimiterConfig.Outage:
 //
@@ -90,7 +88,8 @@
 //
 // SyncBreaker listens to a breaker.Breaker and shares its automatic
 // openings and closings through a Redis key and the pub/sub channel of the
-// same name:
+// same name (sharded pub/sub, SPUBLISH and SSUBSCRIBE, on Redis Cluster or
+// with SyncConfig.Sharded):
 //
 //   - When the breaker opens by itself, "open until T" is written to the
 //     key (SET with PX, expiring at T) and published; the other replicas
@@ -104,11 +103,31 @@
 // Changes applied from Redis carry breaker.CauseExternal and are not
 // published again; manual states (ForceOpen, Disable, Reset) stay local;
 // an opening never shortens a longer one; a closing closes every replica.
-// The time crosses the wire as the time left, measured on the sender's
-// clock, and the absolute end for diagnosis (SyncSnapshot.ClockSkew), so
-// skewed clocks do not shorten or lengthen the shared wait. Publication
-// happens on a goroutine of the BreakerSync, never on the breaker's callers,
-// and is retried while Redis is down.
+// T crosses the wire in Redis's clock: each replica measures its clock's
+// offset from Redis's with TIME in its round trips
+// (SyncSnapshot.ClockSkew), so skewed clocks, and messages delayed in a
+// stalled Redis, do not shorten or lengthen the shared wait. Publication
+// happens on a goroutine of the BreakerSync, never on the breaker's
+// callers, and is retried while Redis is down. SyncBreaker's start takes
+// at most SyncConfig.Timeout, whatever the client's options.
+//
+// # What the shared state can do
+//
+// Anyone who can write to the Redis can open the fleet's breakers. An
+// opening received, or read from the key, is clamped to the receiving
+// breaker's longest wait (breaker.Snapshot.LongestWait); times out of
+// range, unreadable messages, stale closings and keys of another type are
+// reported to SyncConfig.OnError as *StateError and ignored, and never
+// stop a replica from starting. With SyncConfig.Secret, every message and
+// key value carries an HMAC-SHA256 under the shared secret, and the rest
+// is ignored.
+//
+// SyncConfig.Quorum opens the fleet only when that many replicas opened by
+// themselves within SyncConfig.QuorumWindow, so one bad replica opens only
+// itself. SyncConfig.FleetProbe makes probing fleet-wide: shortly before
+// the wait ends, replicas race for a probe token (SET NX PX); the holder
+// probes, the others stay open until its result reaches them, so the
+// fleet sends HalfOpenCalls probes instead of that many per replica.
 //
 // # Testing
 //

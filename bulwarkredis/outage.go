@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/breaker"
-	"github.com/redis/go-redis/v9"
 )
 
 // Outage says what a [Limiter] decides for a call Redis did not decide:
@@ -68,33 +67,17 @@ func defaultRedisBreaker(name string) breaker.Config {
 	}
 }
 
-// hardDeadline reports whether client's calls must be guarded by a
-// goroutine to honour a context's deadline: go-redis applies a deadline to
-// socket reads and writes only with Options.ContextTimeoutEnabled, and a
-// frozen server then holds a call for the client's ReadTimeout (3 s by
-// default) whatever the context says.
-func hardDeadline(client any) bool {
-	switch c := client.(type) {
-	case *redis.Client:
-		return !c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return !c.Options().ContextTimeoutEnabled
-	}
-	return true // unknown options: guard
-}
-
 // bounded runs f with a context that ends after timeout, or at ctx's
 // deadline if sooner, and returns when f does or that context ends,
-// whichever comes first. When guard is false, f is trusted to return by
-// the context's deadline and runs on the caller's goroutine; otherwise it
-// runs on its own, which may outlive the call (until the client's own
-// timeouts end it).
-func bounded(ctx context.Context, timeout time.Duration, guard bool, f func(context.Context) error) error {
+// whichever comes first. f runs on a goroutine of its own, which may
+// outlive the call until the client's own timeouts end it: go-redis
+// applies a context's deadline to socket reads only with
+// Options.ContextTimeoutEnabled, and even then not to every step of a new
+// connection's handshake, so a frozen server would otherwise hold the
+// caller for the client's ReadTimeout (3 s by default).
+func bounded(ctx context.Context, timeout time.Duration, f func(context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if !guard {
-		return f(cctx)
-	}
 	done := make(chan error, 1)
 	go func() { done <- f(cctx) }()
 	select {

@@ -45,7 +45,11 @@ var faults = []fault{
 // a connection is open before the fault.
 func warm(t *testing.T, lim *Limiter) {
 	t.Helper()
-	if _, err := lim.Allow(ctxFor(t, 5*time.Second), "warm-up"); err != nil {
+	ctx := ctxFor(t, 5*time.Second)
+	if err := gcraScript.Load(ctx, lim.client).Err(); err != nil {
+		t.Fatalf("loading the script: %v", err)
+	}
+	if _, err := lim.Allow(ctx, "warm-up"); err != nil {
 		t.Fatalf("warm-up call: %v", err)
 	}
 }

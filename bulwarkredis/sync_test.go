@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -138,12 +139,17 @@ func TestSyncOpensOtherReplicas(t *testing.T) {
 		t.Errorf("b's sync %+v; want 1 received and applied, nothing queued", s)
 	}
 	msg := next()
-	if f := strings.Fields(msg); len(f) != 4 || f[0] != "open" || f[1] != "A" || f[2] != fmt.Sprint(untilA.UnixMilli()) {
-		t.Errorf("published %q; want open A %d <left>", msg, untilA.UnixMilli())
+	// Redis runs on this machine: its clock is this one, within a few ms.
+	f := strings.Fields(msg)
+	if len(f) != 3 || f[0] != "open" || f[1] != "A" {
+		t.Fatalf("published %q; want open A <end>", msg)
+	}
+	if end, _ := strconv.ParseInt(f[2], 10, 64); !near(time.UnixMilli(end), untilA, allowance) {
+		t.Errorf("published %q; want an end near %d", msg, untilA.UnixMilli())
 	}
 	ctx := context.Background()
-	if v := ca.Get(ctx, key).Val(); v != fmt.Sprintf("open A %d", untilA.UnixMilli()) {
-		t.Errorf("key holds %q", v)
+	if v := ca.Get(ctx, key).Val(); v != msg {
+		t.Errorf("key holds %q; want %q", v, msg)
 	}
 	if ttl := ca.PTTL(ctx, key).Val(); ttl <= 58*time.Second || ttl > time.Minute {
 		t.Errorf("key expires in %v; want about a minute", ttl)
@@ -212,9 +218,9 @@ func TestSyncCloseSpreads(t *testing.T) {
 	}
 }
 
-// Announcements crafted by hand: the receiver uses the time left, not the
-// sender's clock; ignores its own; never shortens an opening; reports what
-// it cannot read.
+// Announcements crafted by hand: the receiver uses the end in Redis's
+// clock; ignores its own; never shortens an opening; reports what it
+// cannot read.
 func TestSyncReceive(t *testing.T) {
 	ca, cb := newClient(t), newClient(t)
 	key := testPrefix(t, ca) + "breaker"
@@ -231,38 +237,40 @@ func TestSyncReceive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hourAhead := time.Now().Add(time.Hour).UnixMilli()
+	server := func() time.Time { tm, _ := ca.Time(ctx).Result(); return tm }
+	now := server()
+	in := func(d time.Duration) int64 { return now.Add(d).UnixMilli() }
 
-	publish("open B %d 3600000", hourAhead)    // its own: ignored
-	publish("half-open X")                     // unreadable
-	publish("open X %d 10000", hourAhead)      // the sender's clock says an hour; 10s are left
-	publish("open Y %d 5000", hourAhead)       // shorter: ignored
-	publish("open Z %d 20000", hourAhead+1000) // longer: applied
-	start := time.Now()
+	publish("open B %d", in(30*time.Second)) // its own: ignored
+	publish("half-open X")                   // unreadable
+	publish("open X %d", in(10*time.Second))
+	publish("open Y %d", in(5*time.Second))  // shorter: ignored
+	publish("open Z %d", in(20*time.Second)) // longer: applied
 	c := waitChange(t, changes, breaker.StateOpen, breaker.CauseExternal)
-	if !near(c.Until, start.Add(10*time.Second), time.Second) {
-		t.Errorf("opened until %v from now; want 10s", c.Until.Sub(start))
+	if !near(c.Until, now.Add(10*time.Second), allowance) {
+		t.Errorf("opened until %v from Redis's now; want 10s", c.Until.Sub(now))
 	}
 	// Open to open is no change of state for listeners: poll.
 	eventually(t, func() bool { return s.Snapshot().Received == 3 })
-	if u := b.Snapshot().OpenUntil; !near(u, start.Add(20*time.Second), time.Second) {
-		t.Errorf("reopened until %v from now; want 20s", u.Sub(start))
+	if u := b.Snapshot().OpenUntil; !near(u, now.Add(20*time.Second), allowance) {
+		t.Errorf("reopened until %v from Redis's now; want 20s", u.Sub(now))
 	}
 	snap := s.Snapshot()
 	if snap.Received != 3 || snap.Applied != 2 || snap.Queued != 0 || snap.Errors != 1 {
 		t.Errorf("snapshot %+v; want 3 received, 2 applied, 1 error", snap)
 	}
-	if skew := snap.ClockSkew; skew < time.Hour-25*time.Second || skew > time.Hour {
-		t.Errorf("ClockSkew %v; want about 1h-20s", skew)
+	if skew := snap.ClockSkew; skew < -allowance || skew > allowance || snap.ClockError > allowance {
+		t.Errorf("ClockSkew %v ± %v; Redis runs on this machine: want about 0", skew, snap.ClockError)
 	}
 	mu.Lock()
-	if len(reported) != 1 || !strings.Contains(reported[0].Error(), `"half-open X"`) {
+	var se *StateError
+	if len(reported) != 1 || !errors.As(reported[0], &se) || !strings.Contains(reported[0].Error(), `"half-open X"`) {
 		t.Errorf("OnError got %v; want the unreadable message", reported)
 	}
 	mu.Unlock()
 
-	publish("close B") // its own: ignored
-	publish("close W")
+	publish("close B %d", server().UnixMilli()) // its own: ignored
+	publish("close W %d", server().UnixMilli())
 	waitChange(t, changes, breaker.StateClosed, breaker.CauseExternal)
 	if snap := s.Snapshot(); snap.Received != 4 || snap.Applied != 3 {
 		t.Errorf("snapshot %+v; want 4 received, 3 applied", snap)
@@ -328,27 +336,46 @@ func TestSyncUnreachable(t *testing.T) {
 }
 
 func TestParseMessage(t *testing.T) {
+	secret := []byte("s3cret")
+	signed := func(body string) string { return body + " " + sign("k", body, secret) }
 	tests := []struct {
-		in       string
-		withLeft bool
-		want     message
-		err      bool
+		in     string
+		secret []byte
+		want   message
+		err    string // a fragment of the error; "" for none
 	}{
-		{"open a 1000 250", true, message{open: true, instance: "a", until: time.UnixMilli(1000), left: 250 * time.Millisecond}, false},
-		{"open a 1000", false, message{open: true, instance: "a", until: time.UnixMilli(1000)}, false},
-		{"close a", true, message{instance: "a"}, false},
-		{"close a", false, message{}, true},
-		{"open a 1000", true, message{}, true},
-		{"open a 1000 0", true, message{}, true},
-		{"open a x 1", true, message{}, true},
-		{"open a 1 x", true, message{}, true},
-		{"", true, message{}, true},
-		{"opened a 1 1", true, message{}, true},
+		{"open a 1000", nil, message{open: true, instance: "a", at: 1000}, ""},
+		{"close a 1000", nil, message{instance: "a", at: 1000}, ""},
+		{"open a 1000 ffff", nil, message{open: true, instance: "a", at: 1000}, ""}, // a MAC nobody checks
+		{signed("open a 1000"), secret, message{open: true, instance: "a", at: 1000}, ""},
+		{signed("close a 7"), secret, message{instance: "a", at: 7}, ""},
+		{"open a 1000", secret, message{}, "no valid MAC"},
+		{"open a 1000 " + sign("other-key", "open a 1000", secret), secret, message{}, "no valid MAC"},
+		{"open a 1001 " + sign("k", "open a 1000", secret), secret, message{}, "no valid MAC"},
+		{"open a 1000 " + sign("k", "open a 1000", []byte("wrong")), secret, message{}, "no valid MAC"},
+		// The poisoning messages of issue 14.
+		{"open evil 0 999999999999", nil, message{open: true, instance: "evil", at: 0}, ""}, // an end in 1970: no effect
+		{"open evil 999999999999999", nil, message{}, "out of range"},
+		{"open evil 99999999999999999999999", nil, message{}, "out of range"},
+		{"open evil -5", nil, message{}, "out of range"},
+		{"open evil +5", nil, message{}, "not a whole number"},
+		{"open evil 1e9", nil, message{}, "not a whole number"},
+		{"open a", nil, message{}, "not a breaker state"},
+		{"close a", nil, message{}, "not a breaker state"},
+		{"open  1000", nil, message{}, "not a breaker state"},
+		{"half-open a 1", nil, message{}, "not a breaker state"},
+		{"", nil, message{}, "not a breaker state"},
+		{"open a 1 2 3", nil, message{}, "not a breaker state"},
 	}
 	for _, tt := range tests {
-		got, err := parseMessage(tt.in, tt.withLeft)
-		if got != tt.want || (err != nil) != tt.err {
-			t.Errorf("parseMessage(%q, %v) = %+v, %v; want %+v, error %v", tt.in, tt.withLeft, got, err, tt.want, tt.err)
+		got, err := parseMessage("k", tt.in, tt.secret)
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("parseMessage(%q) = %+v, %v; want %+v, error with %q", tt.in, got, err, tt.want, tt.err)
+		}
+		if err == nil && tt.secret != nil {
+			if f := got.format("k", tt.secret); f != tt.in {
+				t.Errorf("format(parseMessage(%q)) = %q", tt.in, f)
+			}
 		}
 	}
 }
