@@ -34,9 +34,9 @@ type Breaker struct {
 	timer       bulwark.Timer
 	clk         bulwark.Clock // nil: the real clock
 	origin      time.Time     // clock origin: durations are measured from it
-	queue       []note    // state changes to report, in order
-	qhead       int       // next note to deliver
-	dispatching bool      // a goroutine is delivering the queue
+	queue       []note        // state changes to report, in order
+	qhead       int           // next note to deliver
+	dispatching bool          // a goroutine is delivering the queue
 	listeners   []listener
 	nextID      uint64
 

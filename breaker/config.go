@@ -90,13 +90,14 @@ type Config struct {
 	WaitDuration time.Duration
 	// WaitMultiplier multiplies the wait each time the probes fail and the
 	// breaker opens again without having closed: WaitDuration,
-	// WaitDuration×m, WaitDuration×m², ... up to MaxWait. Closing resets
+	// WaitDuration×m, WaitDuration×m², ... up to MaxWaitDuration. Closing resets
 	// the wait to WaitDuration. At least 1. Default: 1 (the wait never
 	// grows).
 	WaitMultiplier float64
-	// MaxWait caps the grown wait; at least WaitDuration. Default: 10 ×
-	// WaitDuration.
-	MaxWait time.Duration
+	// MaxWaitDuration caps the grown wait; at least WaitDuration.
+	// Default: 10 × WaitDuration. (It is not a caller's queueing time,
+	// which other packages call MaxWait.)
+	MaxWaitDuration time.Duration
 	// WaitJitter shortens each wait by a random fraction of it, up to this
 	// fraction, in [0, 1), so that a fleet of breakers that opened together
 	// does not probe together. Default: 0 (no jitter).
@@ -211,7 +212,7 @@ func (c *Config) settings() (*settings, error) {
 		slowDur:       c.SlowCallDuration,
 		wait:          c.WaitDuration,
 		mult:          c.WaitMultiplier,
-		maxWait:       c.MaxWait,
+		maxWait:       c.MaxWaitDuration,
 		jitter:        c.WaitJitter,
 		halfOpen:      c.HalfOpenCalls,
 		maxHalfOpen:   c.MaxHalfOpen,
@@ -294,11 +295,11 @@ func (c *Config) settings() (*settings, error) {
 	}
 	switch {
 	case s.maxWait < 0:
-		return nil, fieldError("MaxWait", "is %v, must not be negative", s.maxWait)
+		return nil, fieldError("MaxWaitDuration", "is %v, must not be negative", s.maxWait)
 	case s.maxWait == 0:
 		s.maxWait = 10 * s.wait
 	case s.maxWait < s.wait:
-		return nil, fieldError("MaxWait", "is %v, less than WaitDuration (%v)", s.maxWait, s.wait)
+		return nil, fieldError("MaxWaitDuration", "is %v, less than WaitDuration (%v)", s.maxWait, s.wait)
 	}
 	if !(s.jitter >= 0 && s.jitter < 1) {
 		return nil, fieldError("WaitJitter", "is %v, must be in [0, 1)", s.jitter)

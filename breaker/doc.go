@@ -35,7 +35,7 @@
 // lets HalfOpenCalls probe calls through and rejects the others. If the
 // probes' failure and slow-call rates stay under the thresholds it closes
 // with an empty window; otherwise it opens again, for a wait that grows by
-// WaitMultiplier up to MaxWait while the dependency stays down. A half-open
+// WaitMultiplier up to MaxWaitDuration while the dependency stays down. A half-open
 // period that has not decided within MaxHalfOpen (a probe hangs) opens
 // again, so the breaker never gets stuck.
 //

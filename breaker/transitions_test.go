@@ -333,7 +333,7 @@ func TestMaxHalfOpen(t *testing.T) {
 func TestWaitGrowth(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		br := mustNew(t, Config{Window: WindowConsecutive, WindowSize: 1, HalfOpenCalls: 1,
-			WaitDuration: time.Second, WaitMultiplier: 2, MaxWait: 5 * time.Second})
+			WaitDuration: time.Second, WaitMultiplier: 2, MaxWaitDuration: 5 * time.Second})
 		calls(t, br, 1, errBoom)
 		var got []time.Duration
 		for range 5 {

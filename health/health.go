@@ -24,12 +24,12 @@ const (
 
 // Report is the JSON body both endpoints write.
 type Report struct {
-	Status   string   `json:"status"` // StatusOK or StatusUnavailable
-	Policies []Policy `json:"policies"`
+	Status   string         `json:"status"` // StatusOK or StatusUnavailable
+	Policies []PolicyReport `json:"policies"`
 }
 
-// Policy reports one registered policy.
-type Policy struct {
+// PolicyReport reports one registered policy.
+type PolicyReport struct {
 	Name     string `json:"name"`
 	Kind     string `json:"kind"`     // the policy's package: "breaker", "bulkhead", ...
 	Critical bool   `json:"critical"` // registered with WatchCritical
@@ -97,12 +97,12 @@ func (h *Health) Report() Report {
 	h.mu.Lock()
 	entries := h.entries[:len(h.entries):len(h.entries)]
 	h.mu.Unlock()
-	r := Report{Status: StatusOK, Policies: make([]Policy, 0, len(entries))}
+	r := Report{Status: StatusOK, Policies: make([]PolicyReport, 0, len(entries))}
 	for _, e := range entries {
 		k := e.src.Kind
 		values := make([]float64, k.Width())
 		state := e.src.Read(values)
-		p := Policy{
+		p := PolicyReport{
 			Name: e.src.Name, Kind: k.Policy, Critical: e.critical, State: state,
 			Ready: !e.critical || !k.IsUnready(state),
 		}

@@ -27,9 +27,11 @@ const (
 	DefaultMaxRetryAfter = 30 * time.Second
 )
 
-// DefaultBackoff is the backoff used when Config.Backoff is nil:
+// DefaultBackoff returns the backoff used when Config.Backoff is nil:
 // 100 ms, then 200 ms, 400 ms, ..., at most 10 s.
-var DefaultBackoff Backoff = Exponential{Initial: 100 * time.Millisecond, Multiplier: 2, Max: 10 * time.Second}
+func DefaultBackoff() Backoff {
+	return Exponential{Initial: 100 * time.Millisecond, Multiplier: 2, Max: 10 * time.Second}
+}
 
 // Config configures a [Retry]. The zero value is valid: three attempts in
 // all, waiting 100 ms and 200 ms between them, retrying every error except
@@ -190,7 +192,7 @@ func New(c Config) (*Retry, error) {
 		r.maxAttempts = 0
 	}
 	if r.backoff == nil {
-		r.backoff = DefaultBackoff
+		r.backoff = DefaultBackoff()
 	}
 	if c, ok := r.backoff.(ceilinged); ok {
 		r.ceiling = c.ceiling()
@@ -263,7 +265,7 @@ var errAttemptTimeout = errors.New("retry: attempt timed out")
 // again is the slow path: the first attempt failed.
 func (r *Retry) again(ctx context.Context, op bulwark.Operation, start time.Time, v any, err error, timedOut bool) (any, error) {
 	failed := clock.Now(r.clk) // ExhaustedError.Elapsed counts from here
-	var prev time.Duration // the previous wait, for decorrelated jitter
+	var prev time.Duration     // the previous wait, for decorrelated jitter
 	for attempts := 1; ; attempts++ {
 		if err != nil {
 			if p, ok := err.(*permanentError); ok {

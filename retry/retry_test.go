@@ -109,7 +109,7 @@ func TestSeedExampleExactDelays(t *testing.T) {
 			Backoff:     retry.Exponential{Initial: 100 * ms, Multiplier: 2, Max: 10 * time.Second},
 			MaxAttempts: retry.Unlimited,
 			MaxElapsed:  60 * time.Second,
-			OnRetry:    func(_ context.Context, e retry.Event) { waits = append(waits, e.Delay) },
+			OnRetry:     func(_ context.Context, e retry.Event) { waits = append(waits, e.Delay) },
 		})
 		s := newScript(fail(errBoom))
 		_, err := r.Execute(t.Context(), s)

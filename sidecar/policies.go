@@ -34,7 +34,7 @@ func breakerConfig(name string, b *BreakerConfig, obs bulwark.Observer) breaker.
 		SlowCallDuration:      b.SlowCallDuration,
 		WaitDuration:          b.Wait,
 		WaitMultiplier:        b.WaitMultiplier,
-		MaxWait:               b.MaxWait,
+		MaxWaitDuration:       b.MaxWait,
 		WaitJitter:            b.WaitJitter,
 		HalfOpenCalls:         b.HalfOpenCalls,
 		MaxHalfOpen:           b.MaxHalfOpen,

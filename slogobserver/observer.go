@@ -10,24 +10,27 @@ import (
 	"github.com/bulwark-go/bulwark"
 )
 
-// DefaultLevels are the level of each kind of event unless Config.Levels
-// says otherwise.
-var DefaultLevels = map[bulwark.Kind]slog.Level{
-	bulwark.KindCall:            slog.LevelDebug,
-	bulwark.KindRejected:        slog.LevelInfo,
-	bulwark.KindStateChange:     slog.LevelWarn,
-	bulwark.KindRetry:           slog.LevelDebug,
-	bulwark.KindExhausted:       slog.LevelInfo,
-	bulwark.KindBudgetExhausted: slog.LevelInfo,
-	bulwark.KindTimeout:         slog.LevelInfo,
-	bulwark.KindFallback:        slog.LevelInfo,
-	bulwark.KindHedge:           slog.LevelDebug,
-	bulwark.KindHedgeWon:        slog.LevelDebug,
-	bulwark.KindPanic:           slog.LevelError,
-	bulwark.KindInversion:       slog.LevelError,
-	bulwark.KindLongWait:        slog.LevelWarn,
-	bulwark.KindWait:            slog.LevelDebug,
-	bulwark.KindLimitChange:     slog.LevelInfo,
+// DefaultLevels returns the level of each kind of event unless
+// Config.Levels says otherwise: a new map on each call, the caller's to
+// change.
+func DefaultLevels() map[bulwark.Kind]slog.Level {
+	return map[bulwark.Kind]slog.Level{
+		bulwark.KindCall:            slog.LevelDebug,
+		bulwark.KindRejected:        slog.LevelInfo,
+		bulwark.KindStateChange:     slog.LevelWarn,
+		bulwark.KindRetry:           slog.LevelDebug,
+		bulwark.KindExhausted:       slog.LevelInfo,
+		bulwark.KindBudgetExhausted: slog.LevelInfo,
+		bulwark.KindTimeout:         slog.LevelInfo,
+		bulwark.KindFallback:        slog.LevelInfo,
+		bulwark.KindHedge:           slog.LevelDebug,
+		bulwark.KindHedgeWon:        slog.LevelDebug,
+		bulwark.KindPanic:           slog.LevelError,
+		bulwark.KindInversion:       slog.LevelError,
+		bulwark.KindLongWait:        slog.LevelWarn,
+		bulwark.KindWait:            slog.LevelDebug,
+		bulwark.KindLimitChange:     slog.LevelInfo,
+	}
 }
 
 // messages are the record messages by kind.
@@ -60,7 +63,7 @@ type Config struct {
 	Logger *slog.Logger
 
 	// Levels sets the level of the kinds of events it names; the others
-	// keep their DefaultLevels. A kind given the level [Off] is not logged.
+	// keep their DefaultLevels(). A kind given the level [Off] is not logged.
 	Levels map[bulwark.Kind]slog.Level
 }
 
@@ -76,7 +79,7 @@ type Observer struct {
 // New returns an Observer that logs to cfg.Logger.
 func New(cfg Config) (*Observer, error) {
 	o := &Observer{logger: cfg.Logger}
-	for k, l := range DefaultLevels {
+	for k, l := range DefaultLevels() {
 		o.levels[k] = l
 	}
 	for k, l := range cfg.Levels {

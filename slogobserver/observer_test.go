@@ -80,7 +80,7 @@ func TestObserveWritesRecords(t *testing.T) {
 
 func TestEveryKindHasALevelAndMessage(t *testing.T) {
 	for k := bulwark.KindCall; k <= bulwark.KindLimitChange; k++ {
-		if _, ok := DefaultLevels[k]; !ok {
+		if _, ok := DefaultLevels()[k]; !ok {
 			t.Errorf("%v has no default level", k)
 		}
 		if int(k) >= len(messages) || messages[k] == "" {

@@ -222,7 +222,7 @@ func breakerConfig(scale float64) *breaker.Config {
 		FailureRateThreshold: 0.5,
 		WaitDuration:         scaled(breakerWait, scale),
 		WaitMultiplier:       2,
-		MaxWait:              scaled(breakerMaxWait, scale),
+		MaxWaitDuration:      scaled(breakerMaxWait, scale),
 		HalfOpenCalls:        3,
 	}
 }
