@@ -3,6 +3,7 @@ package bulwarkhttp
 import (
 	"io"
 	"net/http"
+	"strings"
 )
 
 // seal makes r, a copy about to be sent, one that net/http's Transport will
@@ -20,7 +21,8 @@ import (
 // makes every attempt's body itself) and gives a request without a body an
 // empty one. Its TransferEncoding "identity" keeps that body off the wire:
 // no "Transfer-Encoding: chunked" header, no empty chunk, and no goroutine
-// probing the body (net/http probes a body of unknown length on a GET).
+// probing the body (net/http probes a body of unknown length on a GET);
+// being an in-memory reader, it costs no extra write either.
 //
 // The rule holds for any base transport built on net/http's, and for those
 // that do not replay at all; a base that replays by rules of its own is not
@@ -28,7 +30,11 @@ import (
 func seal(r *http.Request) {
 	r.GetBody = nil
 	if !hasBody(r) {
-		r.Body = emptyBody{}
+		// A NopCloser'd *strings.Reader is a body net/http knows to be in
+		// memory: it writes the headers and the (empty) body in one
+		// write, instead of flushing the headers first. Its state is
+		// written to even when empty, so each request gets its own.
+		r.Body = io.NopCloser(new(strings.Reader))
 		r.ContentLength = 0
 		if len(r.TransferEncoding) == 0 {
 			r.TransferEncoding = identity
@@ -40,8 +46,3 @@ func seal(r *http.Request) {
 // net/http only reads it.
 var identity = []string{"identity"}
 
-// emptyBody is the body of a sealed request that has none.
-type emptyBody struct{}
-
-func (emptyBody) Read([]byte) (int, error) { return 0, io.EOF }
-func (emptyBody) Close() error             { return nil }

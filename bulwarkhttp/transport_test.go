@@ -373,7 +373,7 @@ func TestNewTransportErrors(t *testing.T) {
 		{"AttemptTimeout", TransportConfig{AttemptTimeout: -1}, "AttemptTimeout"},
 		{"RetryOnResult", TransportConfig{Retry: &retry.Config{RetryOnResult: func(any) bool { return false }}}, "RetryOnResult"},
 		{"Retry.AttemptTimeout", TransportConfig{Retry: &retry.Config{AttemptTimeout: time.Second}}, "Retry.AttemptTimeout"},
-		{"Retry.MaxAttempts", TransportConfig{Retry: &retry.Config{MaxAttempts: -1}}, "MaxAttempts"},
+		{"Retry.MaxAttempts", TransportConfig{Retry: &retry.Config{MaxAttempts: -2}}, "MaxAttempts"}, // -1 is retry.Unlimited
 		{"Breaker", TransportConfig{Breaker: &breaker.Config{FailureRateThreshold: 2}}, "FailureRateThreshold"},
 	}
 	for _, tc := range tests {
