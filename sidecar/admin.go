@@ -14,6 +14,8 @@ var dashboardHTML []byte
 //
 //	GET  /                                  the live dashboard (HTML)
 //	GET  /admin/policies                    Snapshot as JSON
+//	GET  /admin/history                     the last five minutes, one HistoryPoint a second
+//	GET  /admin/events                      server-sent events: an Update each second
 //	POST /admin/breakers/{route}/{action}   action: open, close, reset or disable
 //	POST /admin/reload                      re-read the config file
 //	GET  /metrics                           Prometheus metrics
@@ -35,13 +37,15 @@ func (s *Server) AdminHandler() http.Handler {
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		w.Write(dashboardHTML)
 	})
 	mux.HandleFunc("GET /admin/policies", func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusOK, s.Snapshot())
 	})
+	mux.HandleFunc("GET /admin/history", s.serveHistory)
+	mux.HandleFunc("GET /admin/events", s.serveEvents)
 	mux.HandleFunc("POST /admin/breakers/{route}/{action}", s.breakerAction)
 	mux.HandleFunc("POST /admin/reload", func(w http.ResponseWriter, req *http.Request) {
 		if s.opts.ConfigPath == "" {

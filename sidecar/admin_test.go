@@ -227,7 +227,7 @@ func TestDashboard(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("%d %v", resp.StatusCode, resp.Header)
 	}
-	for _, want := range []string{"<!doctype html>", `fetch("/admin/policies"`, "setInterval(poll, 1000)", "/admin/breakers/", "Force open", "Force closed"} {
+	for _, want := range []string{"<!doctype html>", `getJSON("/admin/policies")`, `fetch("/admin/events"`, `getJSON("/admin/history")`, "setInterval(poll, 1000)", "/admin/breakers/", "Force open", "Force closed"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("dashboard lacks %q", want)
 		}

@@ -58,6 +58,8 @@ type Server struct {
 
 	lastReload atomic.Pointer[ReloadStatus]
 	auth       atomic.Pointer[adminAuth] // the admin API's checks, from the running config
+	series     series                    // the last five minutes, for the dashboard
+	streams    atomic.Int32              // event streams open
 }
 
 // generation is one applied config with the routes built from it.
@@ -418,6 +420,7 @@ func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
 	if s.opts.ConfigPath != "" {
 		wg.Go(func() { s.poll(ctx) })
 	}
+	wg.Go(func() { s.sampleLoop(ctx) })
 	<-ctx.Done()
 	timeout := s.Config().ShutdownTimeout
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
