@@ -14,6 +14,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/hedge"
+	"github.com/bulwark-go/bulwark/internal/clock"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
@@ -51,9 +52,9 @@ type TransportConfig struct {
 	// timeouts and the statuses RetryStatus accepts are retried. Retry-After
 	// is honoured: its delay replaces the backoff's (capped by
 	// Retry.MaxRetryAfter), and a response asking for longer than
-	// MaxPushback is not retried but returned at once. Retry.OnRetry, Retryable (which can only refuse
+	// MaxPushback is not retried but returned at once. Retry.OnRetry, IsRetryable (which can only refuse
 	// more), Budget and Observer apply as documented in package retry;
-	// Retry.RetryOnResult and Retry.AttemptTimeout must be left unset (use
+	// Retry.IsRetryableResult and Retry.AttemptTimeout must be left unset (use
 	// RetryStatus and AttemptTimeout). Default: nil, no retries.
 	Retry *retry.Config
 	// MaxPushback is the longest Retry-After a response may ask for and
@@ -85,6 +86,10 @@ type TransportConfig struct {
 	// retried. Default: 0, no per-attempt limit.
 	AttemptTimeout time.Duration
 
+	// Clock, if set, is the clock AttemptTimeout runs on (a simulation's
+	// virtual clock). Default: nil, the real clock.
+	Clock bulwark.Clock
+
 	// BreakerFor, if set, gives the breaker of each key instead of one made
 	// from the Breaker template, for a caller that owns its breakers (a
 	// proxy keeping a route's breaker across reloads); nil means no breaker
@@ -94,7 +99,7 @@ type TransportConfig struct {
 	BreakerFor func(key string) *breaker.Breaker
 	// Breaker is the template of the breaker each key gets, made the first
 	// time the key is seen, named "<Name>:<key>" (or the key when Name is
-	// empty). Its IsFailure, IsIgnored and FailureResult are not used: the
+	// empty). Its IsFailure, IsIgnored and IsFailureResult are not used: the
 	// transport classifies with IsFailure below. Default: nil, no breaker.
 	Breaker *breaker.Config
 	// Watchers are told of each breaker made from Breaker when it is made
@@ -166,6 +171,7 @@ type Transport struct {
 	retryStatus    func(int) bool
 	maxPushback    time.Duration
 	attemptTimeout time.Duration
+	clk            bulwark.Clock
 	isFailure      func(*http.Response, error) bool
 	limiter        *ratelimit.Keyed
 	retryRequest   func(*http.Request) bool
@@ -183,6 +189,7 @@ func NewTransport(c TransportConfig) (*Transport, error) {
 		key:            c.Key,
 		retryStatus:    c.RetryStatus,
 		attemptTimeout: c.AttemptTimeout,
+		clk:            c.Clock,
 		isFailure:      c.IsFailure,
 		limiter:        c.RateLimit,
 		retryRequest:   c.RetryRequest,
@@ -222,8 +229,8 @@ func NewTransport(c TransportConfig) (*Transport, error) {
 	if c.Retry != nil {
 		rc := *c.Retry
 		switch {
-		case rc.RetryOnResult != nil:
-			return nil, errors.New("bulwarkhttp: TransportConfig.Retry.RetryOnResult must be nil (use RetryStatus)")
+		case rc.IsRetryableResult != nil:
+			return nil, errors.New("bulwarkhttp: TransportConfig.Retry.IsRetryableResult must be nil (use RetryStatus)")
 		case rc.AttemptTimeout != 0:
 			return nil, errors.New("bulwarkhttp: TransportConfig.Retry.AttemptTimeout must be 0 (use TransportConfig.AttemptTimeout, which keeps the body readable)")
 		}
@@ -231,9 +238,9 @@ func NewTransport(c TransportConfig) (*Transport, error) {
 		if t.maxPushback == 0 {
 			t.maxPushback = DefaultMaxPushback
 		}
-		t.onRetry, t.retryable = rc.OnRetry, rc.Retryable
+		t.onRetry, t.retryable = rc.OnRetry, rc.IsRetryable
 		rc.OnRetry = t.beforeRetry
-		rc.Retryable = t.shouldRetry
+		rc.IsRetryable = t.shouldRetry
 		r, err := retry.New(rc)
 		if err != nil {
 			return nil, fmt.Errorf("bulwarkhttp: TransportConfig.Retry: %w", err)
@@ -248,7 +255,7 @@ func NewTransport(c TransportConfig) (*Transport, error) {
 		t.hosts = &hosts{max: max, breakerFor: c.BreakerFor, watchers: slices.Clone(c.Watchers)}
 		if c.Breaker != nil {
 			bc := *c.Breaker
-			bc.IsFailure, bc.IsIgnored, bc.FailureResult = nil, nil, nil
+			bc.IsFailure, bc.IsIgnored, bc.IsFailureResult = nil, nil, nil
 			if _, err := breaker.New(bc); err != nil {
 				return nil, fmt.Errorf("bulwarkhttp: TransportConfig.Breaker: %w", err)
 			}
@@ -489,10 +496,10 @@ func (t *Transport) statusError(resp *http.Response) *StatusError {
 func (t *Transport) send(ctx context.Context, req *http.Request, fresh bool) (*http.Response, error) {
 	actx := ctx
 	var cancel context.CancelCauseFunc
-	var timer *time.Timer
+	var timer bulwark.Timer
 	if t.attemptTimeout > 0 {
 		actx, cancel = context.WithCancelCause(ctx)
-		timer = time.AfterFunc(t.attemptTimeout, func() { cancel(&timeout.ExceededError{Duration: t.attemptTimeout}) })
+		timer = clock.AfterFunc(t.clk, t.attemptTimeout, func() { cancel(&timeout.ExceededError{Duration: t.attemptTimeout}) })
 	}
 	r := req.WithContext(actx)
 	if fresh && hasBody(req) {
@@ -553,7 +560,7 @@ func (t *Transport) beforeRetry(ctx context.Context, e retry.Event) {
 	}
 }
 
-// shouldRetry is the retry policy's Retryable.
+// shouldRetry is the retry policy's IsRetryable.
 func (t *Transport) shouldRetry(err error) bool {
 	if !retryableError(err) {
 		return false

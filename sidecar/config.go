@@ -109,6 +109,10 @@ type ReloadConfig struct {
 // RouteConfig is one route: the requests it matches, the upstream it sends
 // them to and the policies it applies.
 type RouteConfig struct {
+	// clock, when set (by bulwark simulate), is the clock of the route's
+	// bulkhead, rate limiter and attempt timeout.
+	clock bulwark.Clock
+
 	// Name identifies the route in the admin API, metrics and logs.
 	// Required, unique; letters, digits, '_', '-' and '.', at most 64.
 	Name string `yaml:"name"`

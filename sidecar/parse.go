@@ -469,7 +469,7 @@ func (v *validator) rateLimit(p string, r *RateLimitConfig) {
 		if rc.Burst == 0 {
 			rc.Burst = max(1, int(math.Ceil(rc.Rate)))
 		}
-		if _, _, err := newLimiter("check", &rc, nil); err != nil {
+		if _, _, err := newLimiter("check", &rc, nil, nil); err != nil {
 			v.fail(p, "%v", err)
 		}
 	}

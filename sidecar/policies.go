@@ -88,8 +88,8 @@ func retryConfig(name string, r *RetryConfig, budget *retry.Budget, obs bulwark.
 	}, budget, nil
 }
 
-func newLimiter(name string, r *RateLimitConfig, obs bulwark.Observer) (*ratelimit.Limiter, *ratelimit.Keyed, error) {
-	cfg := ratelimit.Config{Name: name, Rate: r.Rate, Burst: r.Burst, Observer: obs}
+func newLimiter(name string, r *RateLimitConfig, clk bulwark.Clock, obs bulwark.Observer) (*ratelimit.Limiter, *ratelimit.Keyed, error) {
+	cfg := ratelimit.Config{Name: name, Rate: r.Rate, Burst: r.Burst, Clock: clk, Observer: obs}
 	if r.PerClient {
 		k, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{Config: cfg, MaxKeys: r.MaxClients})
 		return nil, k, err
@@ -159,7 +159,7 @@ func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, base http.Rou
 	case old != nil && reflect.DeepEqual(b, oc.Bulkhead):
 		p.bulkhead = old.bulkhead
 	default:
-		if p.bulkhead, err = bulkhead.New(bulkhead.Config{Name: rc.Name, MaxConcurrent: b.MaxConcurrent, MaxWait: b.MaxWait, Observer: obs}); err != nil {
+		if p.bulkhead, err = bulkhead.New(bulkhead.Config{Name: rc.Name, MaxConcurrent: b.MaxConcurrent, MaxWait: b.MaxWait, Clock: rc.clock, Observer: obs}); err != nil {
 			return nil, fmt.Errorf("bulkhead: %w", err)
 		}
 	}
@@ -168,7 +168,7 @@ func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, base http.Rou
 	case old != nil && reflect.DeepEqual(rc.RateLimit, oc.RateLimit):
 		p.limiter, p.keyed = old.limiter, old.keyed
 	default:
-		if p.limiter, p.keyed, err = newLimiter(rc.Name, rc.RateLimit, obs); err != nil {
+		if p.limiter, p.keyed, err = newLimiter(rc.Name, rc.RateLimit, rc.clock, obs); err != nil {
 			return nil, fmt.Errorf("rate_limit: %w", err)
 		}
 	}
@@ -179,6 +179,7 @@ func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, base http.Rou
 	tc := bulwarkhttp.TransportConfig{
 		Base:           &attemptBase{base: base, chaos: p.chaos, stats: stats},
 		AttemptTimeout: rc.Timeout,
+		Clock:          rc.clock,
 		RetryStatus:    p.isFailure,
 		IsFailure: func(resp *http.Response, err error) bool {
 			return err != nil || p.isFailure(resp.StatusCode)

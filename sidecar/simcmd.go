@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -38,10 +39,10 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	// The breaker and retry (its attempt timeout included) read the
-	// simulation's clock; the rate limiter and a bulkhead's max_wait do not
-	// take a Clock yet and read the real one.
-	fmt.Fprintln(stderr, "bulwark simulate: note: rate_limit and bulkhead max_wait read the real clock (they take no Clock yet): their figures are not simulated")
+	// The virtual clock settles after every event by reading the runnable
+	// goroutine count, which is exact and cheap with one P (see
+	// simulate.VirtualClock); the simulation is all this process does.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	var runs []simRun
 	for _, path := range configs {
 		res, err := simulateConfig(ctx, path, sf)

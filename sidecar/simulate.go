@@ -116,6 +116,7 @@ func simulation(cfg *Config, sf *ScenarioFile, rt simulate.Runtime) (*simulate.S
 	}
 	for i := range cfg.Routes {
 		r := &cfg.Routes[i]
+		r.clock = clock
 		if r.Retry != nil {
 			r.Retry.rand = &lockedSource{src: rand.NewPCG(uint64(sf.Seed), uint64(i)+1)}
 			r.Retry.clock = clock

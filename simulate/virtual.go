@@ -17,7 +17,10 @@ import (
 // It is safe for concurrent use.
 //
 // Settle waits until no goroutine of the process is runnable: a
-// VirtualClock expects the simulation to be the only work of its process.
+// VirtualClock expects the simulation to be the only work of its process,
+// and the process to run with GOMAXPROCS 1 (runtime.GOMAXPROCS(1)), where
+// a settle costs one scheduler round trip and one read of the runnable
+// count. With more Ps it still works, about a thousand times slower.
 type VirtualClock struct {
 	mu     sync.Mutex
 	now    time.Time
@@ -95,17 +98,28 @@ func (c *VirtualClock) Sleep(d time.Duration) {
 	}
 }
 
-// Settle returns once no goroutine of the process is runnable and only
-// the caller runs.
+// Settle returns once no other goroutine of the process is runnable.
+//
+// With GOMAXPROCS 1 (see [VirtualClock]) that is exact and cheap: after
+// runtime.Gosched the caller runs again only once the run queue is empty or
+// the scheduler's fairness check picks it early, and one read of the
+// runnable count tells which. With more Ps, a goroutine running on another
+// P or between two of them is not seen runnable, so Settle asks for two
+// quiet reads in a row, which is slow (milliseconds an event) and only
+// nearly always right.
 func (c *VirtualClock) Settle() {
-	quiet := 0
-	for quiet < 2 {
+	need := 1
+	if runtime.GOMAXPROCS(0) > 1 {
+		need = 2
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for quiet := 0; quiet < need; {
+		c.mu.Unlock()
 		runtime.Gosched()
 		c.mu.Lock()
 		metrics.Read(c.sample)
-		runnable, running := c.sample[0].Value.Uint64(), c.sample[1].Value.Uint64()
-		c.mu.Unlock()
-		if runnable == 0 && running <= 1 {
+		if c.sample[0].Value.Uint64() == 0 && c.sample[1].Value.Uint64() <= 1 {
 			quiet++
 		} else {
 			quiet = 0
