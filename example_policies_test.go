@@ -25,8 +25,8 @@ func Example_retryBreakerTimeout() {
 	rt, _ := retry.New(retry.Config{
 		Backoff:    retry.Exponential{Initial: time.Millisecond, Multiplier: 2, Max: 10 * time.Millisecond},
 		MaxElapsed: time.Second,
-		// Fail fast while the breaker is open.
-		Retryable: func(err error) bool { return !errors.Is(err, breaker.ErrOpen) },
+		// While the breaker is open, its rejection comes back at once: a
+		// local rejection (bulwark.ErrRejected) is not retried.
 	})
 	to, _ := timeout.New(timeout.Config{Duration: 2 * time.Second})
 	users := bulwark.Chain(rt, br, to)

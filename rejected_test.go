@@ -99,3 +99,21 @@ func TestLocalRejectionsMatchErrRejected(t *testing.T) {
 		t.Error("a failure matches ErrRejected")
 	}
 }
+
+func TestResultOf(t *testing.T) {
+	type resp struct{ status int }
+	failed := bulwark.ResultOf(func(r *resp) bool { return r.status >= 500 })
+	for _, tc := range []struct {
+		result any
+		want   bool
+	}{{&resp{503}, true}, {&resp{200}, false}, {"503", false}, {nil, false}} {
+		if got := failed(tc.result); got != tc.want {
+			t.Errorf("ResultOf(...)(%v) = %v, want %v", tc.result, got, tc.want)
+		}
+	}
+	br, _ := breaker.New(breaker.Config{Window: breaker.WindowConsecutive, WindowSize: 1, IsFailureResult: failed})
+	bulwark.Get(context.Background(), br, func(context.Context) (*resp, error) { return &resp{503}, nil })
+	if br.State() != breaker.StateOpen {
+		t.Fatalf("a 503 result did not count as a failure: %v", br.State())
+	}
+}

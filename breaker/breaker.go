@@ -91,7 +91,7 @@ func (b *Breaker) State() State { return b.cur.Load().state }
 // inside the breaker ([bulwark.ErrRejected]) unless Config.CountRejected is
 // set; an error is ignored if Config.IsIgnored
 // says so, else a failure unless Config.IsFailure says it is not; a nil
-// error is a success unless Config.FailureResult says the result is a
+// error is a success unless Config.IsFailureResult says the result is a
 // failure. A panic in op counts as a failure and is re-raised with its
 // value.
 func (b *Breaker) Execute(ctx context.Context, op bulwark.Operation) (any, error) {

@@ -45,9 +45,9 @@ func TestClassification(t *testing.T) {
 		{"IsFailure false is a success", Config{IsFailure: func(err error) bool { return err == errBusy }}, context.Background(), nil, errBoom, bulwark.OutcomeSuccess},
 		{"IsFailure true", Config{IsFailure: func(err error) bool { return err == errBusy }}, context.Background(), nil, errBusy, bulwark.OutcomeFailure},
 		{"IsIgnored before IsFailure", Config{IsIgnored: func(error) bool { return true }, IsFailure: func(error) bool { return true }}, context.Background(), nil, errBoom, bulwark.OutcomeIgnored},
-		{"failure result", Config{FailureResult: func(v any) bool { s, ok := v.(status); return ok && s >= 500 }}, context.Background(), status(503), nil, bulwark.OutcomeFailure},
-		{"good result", Config{FailureResult: func(v any) bool { s, ok := v.(status); return ok && s >= 500 }}, context.Background(), status(200), nil, bulwark.OutcomeSuccess},
-		{"FailureResult not asked with an error", Config{FailureResult: func(any) bool { panic("asked") }}, context.Background(), nil, errBoom, bulwark.OutcomeFailure},
+		{"failure result", Config{IsFailureResult: func(v any) bool { s, ok := v.(status); return ok && s >= 500 }}, context.Background(), status(503), nil, bulwark.OutcomeFailure},
+		{"good result", Config{IsFailureResult: func(v any) bool { s, ok := v.(status); return ok && s >= 500 }}, context.Background(), status(200), nil, bulwark.OutcomeSuccess},
+		{"IsFailureResult not asked with an error", Config{IsFailureResult: func(any) bool { panic("asked") }}, context.Background(), nil, errBoom, bulwark.OutcomeFailure},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var obs eventlog.Recorder

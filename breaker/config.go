@@ -128,10 +128,10 @@ type Config struct {
 	// limiter, another breaker) refused the call and the dependency was not
 	// called. Default: false, such an error is ignored, like IsIgnored.
 	CountRejected bool
-	// FailureResult classifies a result returned with a nil error: true
+	// IsFailureResult classifies a result returned with a nil error: true
 	// counts the call as a failure (an HTTP 503 response, say). Default:
 	// nil, a nil error is a success.
-	FailureResult func(result any) bool
+	IsFailureResult func(result any) bool
 
 	// MetricsOnly starts the breaker in metrics-only mode: it records every
 	// call and runs its state machine, reporting the transitions it would
@@ -219,7 +219,7 @@ func (c *Config) settings() (*settings, error) {
 		isFailure:     c.IsFailure,
 		isIgnored:     c.IsIgnored,
 		countRejected: c.CountRejected,
-		failureResult: c.FailureResult,
+		failureResult: c.IsFailureResult,
 		metricsOnly:   c.MetricsOnly,
 		onChange:      c.OnStateChange,
 		obs:           c.Observer,

@@ -54,7 +54,7 @@
 // # Classifying outcomes
 //
 // Every error is a failure unless Config.IsIgnored says to ignore it or
-// Config.IsFailure says it is not a failure; Config.FailureResult can turn a
+// Config.IsFailure says it is not a failure; Config.IsFailureResult can turn a
 // result (an HTTP 503) into a failure. The caller's own cancellation
 // (bulwark.CallerDone) is never a failure. A panic is a failure and is
 // re-raised with the same value.

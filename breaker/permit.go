@@ -29,7 +29,7 @@ type Permit struct {
 // Config.IsIgnored and Config.IsFailure). Without the context Done cannot
 // tell the caller's own deadline (context.DeadlineExceeded) from a slow
 // dependency, and counts it as a failure; nor can it apply
-// Config.FailureResult: use Finish when the context and result are at hand.
+// Config.IsFailureResult: use Finish when the context and result are at hand.
 func (p Permit) Done(err error) {
 	if err == nil && p.kind == admitWindow && p.r.silent && p.b.clean.Load() {
 		return // a success that changes nothing and is reported to no one

@@ -48,8 +48,8 @@ type ClientConfig struct {
 	// Retry.MaxRetryAfter, as for any delay a dependency asks for); a call
 	// whose server asks for longer than MaxPushback is not retried. When the retries run out, the error is a
 	// *retry.ExhaustedError wrapping the last status error: status.Code
-	// and status.FromError see that status through it. Retry.RetryOnResult and Retry.AttemptTimeout
-	// must be left unset; Retry.Retryable can only refuse more. Streams are
+	// and status.FromError see that status through it. Retry.IsRetryableResult and Retry.AttemptTimeout
+	// must be left unset; Retry.IsRetryable can only refuse more. Streams are
 	// retried only until their first response message arrives (see
 	// [Client.StreamInterceptor]). Default: nil, no retries.
 	Retry *retry.Config
@@ -72,7 +72,7 @@ type ClientConfig struct {
 
 	// Breaker is the template of the breakers, one per key (see BreakerKey),
 	// made the first time a key is seen and named "<Name>:<key>" (or the
-	// key when Name is empty). Its IsFailure, IsIgnored and FailureResult
+	// key when Name is empty). Its IsFailure, IsIgnored and IsFailureResult
 	// are not used: IsFailure below classifies. An open breaker fails a call
 	// at once with a status error Unavailable (carrying the time to wait)
 	// that unwraps to the *breaker.OpenError; it is not retried. Default:
@@ -185,13 +185,13 @@ func NewClient(c ClientConfig) (*Client, error) {
 	if c.Retry != nil {
 		rc := *c.Retry
 		switch {
-		case rc.RetryOnResult != nil:
-			return nil, errors.New("bulwarkgrpc: ClientConfig.Retry.RetryOnResult must be nil")
+		case rc.IsRetryableResult != nil:
+			return nil, errors.New("bulwarkgrpc: ClientConfig.Retry.IsRetryableResult must be nil")
 		case rc.AttemptTimeout != 0:
 			return nil, errors.New("bulwarkgrpc: ClientConfig.Retry.AttemptTimeout must be 0 (use ClientConfig.AttemptTimeout)")
 		}
-		cl.userRetryable = rc.Retryable
-		rc.Retryable = cl.shouldRetry
+		cl.userRetryable = rc.IsRetryable
+		rc.IsRetryable = cl.shouldRetry
 		r, err := retry.New(rc)
 		if err != nil {
 			return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.Retry: %w", err)
@@ -210,7 +210,7 @@ func NewClient(c ClientConfig) (*Client, error) {
 	}
 	if c.Breaker != nil {
 		bc := *c.Breaker
-		bc.IsFailure, bc.IsIgnored, bc.FailureResult = nil, nil, nil
+		bc.IsFailure, bc.IsIgnored, bc.IsFailureResult = nil, nil, nil
 		if _, err := breaker.New(bc); err != nil {
 			return nil, fmt.Errorf("bulwarkgrpc: ClientConfig.Breaker: %w", err)
 		}
@@ -281,7 +281,7 @@ func (c *Client) Breakers() map[string]*breaker.Breaker {
 	return c.breakers.All()
 }
 
-// shouldRetry is the retry policy's Retryable.
+// shouldRetry is the retry policy's IsRetryable.
 func (c *Client) shouldRetry(err error) bool {
 	switch {
 	case errors.Is(err, errAttemptTimeout):

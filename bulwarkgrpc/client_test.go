@@ -257,7 +257,7 @@ func TestNewClientErrors(t *testing.T) {
 		{ClientConfig{MaxReplayBytes: -1}, "MaxReplayBytes"},
 		{ClientConfig{MaxPushback: -1}, "MaxPushback"},
 		{ClientConfig{Retry: &retry.Config{AttemptTimeout: time.Second}}, "Retry.AttemptTimeout"},
-		{ClientConfig{Retry: &retry.Config{RetryOnResult: func(any) bool { return true }}}, "RetryOnResult"},
+		{ClientConfig{Retry: &retry.Config{IsRetryableResult: func(any) bool { return true }}}, "IsRetryableResult"},
 		{ClientConfig{Retry: &retry.Config{MaxAttempts: -2}}, "MaxAttempts"},
 		{ClientConfig{Breaker: &breaker.Config{WaitDuration: -1}}, "WaitDuration"},
 	} {

@@ -371,7 +371,7 @@ func TestNewTransportErrors(t *testing.T) {
 	}{
 		{"MaxHosts", TransportConfig{MaxHosts: -1}, "MaxHosts"},
 		{"AttemptTimeout", TransportConfig{AttemptTimeout: -1}, "AttemptTimeout"},
-		{"RetryOnResult", TransportConfig{Retry: &retry.Config{RetryOnResult: func(any) bool { return false }}}, "RetryOnResult"},
+		{"IsRetryableResult", TransportConfig{Retry: &retry.Config{IsRetryableResult: func(any) bool { return false }}}, "IsRetryableResult"},
 		{"Retry.AttemptTimeout", TransportConfig{Retry: &retry.Config{AttemptTimeout: time.Second}}, "Retry.AttemptTimeout"},
 		{"Retry.MaxAttempts", TransportConfig{Retry: &retry.Config{MaxAttempts: -2}}, "MaxAttempts"}, // -1 is retry.Unlimited
 		{"Breaker", TransportConfig{Breaker: &breaker.Config{FailureRateThreshold: 2}}, "FailureRateThreshold"},

@@ -17,7 +17,7 @@
 //
 // # What is replaced
 //
-// Every error is replaced, unless Config.Handles says otherwise, except the
+// Every error is replaced, unless Config.IsHandled says otherwise, except the
 // caller's own cancellation ([bulwark.CallerDone]): a caller that gave up
 // gets its context's error back, never a fallback value. Successful results
 // pass through untouched.

@@ -31,14 +31,14 @@ func rules(_ context.Context, user string) ([]string, error) {
 // Recommendations from a machine-learning service, falling back to the
 // user's last good recommendations (up to 10 minutes old), then to
 // rule-based ones, then to popular items.
-func ExampleChain_recommendations() {
+func ExampleSequence_recommendations() {
 	ml := &mlService{up: true}
 
 	// The last good answer per user: the key comes from the context.
 	stale, _ := fallback.NewStale(fallback.StaleConfig{Name: "recs", MaxAge: 10 * time.Minute, MaxEntries: 10_000})
 
 	type userKey struct{}
-	chain, _ := fallback.NewChain(fallback.ChainConfig{
+	chain, _ := fallback.NewSequence(fallback.SequenceConfig{
 		Name: "recs",
 		Steps: []fallback.Step{
 			// In production this step would have its own breaker and

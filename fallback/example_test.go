@@ -29,13 +29,13 @@ func ExampleNew() {
 	// [bestseller] <nil>
 }
 
-// Handles chooses which failures to replace; the caller's own cancellation
+// IsHandled chooses which failures to replace; the caller's own cancellation
 // is never replaced.
 func ExampleConfig_handles() {
 	errNotFound := errors.New("not found")
 	fb, _ := fallback.New(fallback.Config{
 		Func:    fallback.Value(0),
-		Handles: func(err error) bool { return !errors.Is(err, errNotFound) }, // a miss is an answer
+		IsHandled: func(err error) bool { return !errors.Is(err, errNotFound) }, // a miss is an answer
 	})
 	call := func(ctx context.Context, callErr error) {
 		n, err := bulwark.Get(ctx, fb, func(context.Context) (int, error) { return 42, callErr })

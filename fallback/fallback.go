@@ -21,11 +21,11 @@ type Config struct {
 	// Func produces the replacement result. It is required. [Value] and
 	// [For] build one from a fixed value or a typed function.
 	Func Func
-	// Handles reports whether a failure should be replaced. Nil means every
+	// IsHandled reports whether a failure should be replaced. Nil means every
 	// error is. Whatever it says, the caller's own cancellation
 	// ([bulwark.CallerDone]) is never replaced, so a caller that gave up
 	// learns that it did.
-	Handles func(err error) bool
+	IsHandled func(err error) bool
 	// Observer receives KindFallback (Err is the call's error) each time
 	// Func runs; Outcome says whether Func itself succeeded. Nil means no
 	// reporting.
@@ -59,7 +59,7 @@ func New(c Config) (*Fallback, error) {
 	if c.Func == nil {
 		return nil, errNoFunc
 	}
-	return &Fallback{name: c.Name, fn: c.Func, handles: c.Handles, observer: c.Observer}, nil
+	return &Fallback{name: c.Name, fn: c.Func, handles: c.IsHandled, observer: c.Observer}, nil
 }
 
 // Value returns a Func that always returns v and no error.
@@ -83,7 +83,7 @@ func For[T any](fn func(ctx context.Context, err error) (T, error)) Func {
 // Name returns Config.Name.
 func (f *Fallback) Name() string { return f.name }
 
-// Execute runs op. When op fails with an error that Handles accepts and
+// Execute runs op. When op fails with an error that IsHandled accepts and
 // that is not the caller's own cancellation, Execute returns what Func
 // returns for that error; otherwise it returns op's result unchanged.
 //

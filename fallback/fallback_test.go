@@ -82,7 +82,7 @@ func TestRules(t *testing.T) {
 				ctx = context.Background()
 			}
 			var rec eventlog.Recorder
-			f := mustNew(t, fallback.Config{Name: "fb", Func: tt.fn, Handles: tt.handles, Observer: &rec})
+			f := mustNew(t, fallback.Config{Name: "fb", Func: tt.fn, IsHandled: tt.handles, Observer: &rec})
 			v, err := f.Execute(ctx, tt.op)
 			if v != tt.wantV || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
 				t.Errorf("Execute = %v, %v; want %v, %v", v, err, tt.wantV, tt.wantErr)

@@ -11,11 +11,11 @@ import (
 	"github.com/bulwark-go/bulwark"
 )
 
-// ErrAllFailed is matched by a [ChainError]: the operation and every step
-// of a [Chain] failed.
+// ErrAllFailed is matched by a [SequenceError]: the operation and every step
+// of a [Sequence] failed.
 var ErrAllFailed = errors.New("fallback: every step failed")
 
-// Step is one alternative of a [Chain].
+// Step is one alternative of a [Sequence].
 type Step struct {
 	// Name identifies the step in events, snapshots and errors.
 	// Default: "step-N", N counting the steps from 1.
@@ -29,18 +29,18 @@ type Step struct {
 	Func Func
 }
 
-// ChainConfig configures a [Chain].
-type ChainConfig struct {
+// SequenceConfig configures a [Sequence].
+type SequenceConfig struct {
 	// Name identifies the policy in events and snapshots.
 	Name string
 	// Steps are tried in order after the operation fails, until one
 	// succeeds. At least one is required; a last step built with [Value]
 	// never fails.
 	Steps []Step
-	// Handles reports whether a failure moves on to the next step. Nil
+	// IsHandled reports whether a failure moves on to the next step. Nil
 	// means every error does. The caller's own cancellation
 	// ([bulwark.CallerDone]) never does: it is returned at once.
-	Handles func(err error) bool
+	IsHandled func(err error) bool
 	// Observer receives KindFallback each time a step runs: Err is the
 	// error it replaces, Outcome whether it succeeded, and Attempt its
 	// place (2 for the first step, the operation being 1). Nil means no
@@ -48,20 +48,20 @@ type ChainConfig struct {
 	Observer bulwark.Observer
 }
 
-// Chain is a [bulwark.Policy] that tries alternatives in order: the
+// Sequence is a [bulwark.Policy] that tries alternatives in order: the
 // operation (the primary source, behind whatever policies are chained
 // inside), then each step (a secondary source, behind its own Policy), and
 // typically last a static value. The first success is returned.
 //
-//	c, _ := fallback.NewChain(fallback.ChainConfig{Steps: []fallback.Step{
+//	c, _ := fallback.NewSequence(fallback.SequenceConfig{Steps: []fallback.Step{
 //		{Name: "replica", Policy: replicaBreaker, Func: fallback.For(fromReplica)},
 //		{Name: "static", Func: fallback.Value(defaultConfig)},
 //	}})
 //	cfg, err := bulwark.Get(ctx, bulwark.Chain(c, primaryBreaker), fromPrimary)
 //
-// When everything fails, Execute returns a *[ChainError] holding every
-// error. Chain is safe for concurrent use.
-type Chain struct {
+// When everything fails, Execute returns a *[SequenceError] holding every
+// error. Sequence is safe for concurrent use.
+type Sequence struct {
 	name     string
 	steps    []Step
 	handles  func(error) bool
@@ -75,16 +75,16 @@ type stepStats struct {
 	served, failed atomic.Uint64
 }
 
-// NewChain returns a Chain, or an error naming the bad step.
-func NewChain(c ChainConfig) (*Chain, error) {
+// NewSequence returns a Sequence, or an error naming the bad step.
+func NewSequence(c SequenceConfig) (*Sequence, error) {
 	if len(c.Steps) == 0 {
-		return nil, errors.New("fallback: ChainConfig.Steps is empty; give at least one step")
+		return nil, errors.New("fallback: SequenceConfig.Steps is empty; give at least one step")
 	}
-	ch := &Chain{name: c.Name, steps: make([]Step, len(c.Steps)), handles: c.Handles, observer: c.Observer,
+	ch := &Sequence{name: c.Name, steps: make([]Step, len(c.Steps)), handles: c.IsHandled, observer: c.Observer,
 		stats: make([]stepStats, len(c.Steps))}
 	for i, st := range c.Steps {
 		if st.Func == nil {
-			return nil, fmt.Errorf("fallback: ChainConfig.Steps[%d] (%q): Func is required", i, st.Name)
+			return nil, fmt.Errorf("fallback: SequenceConfig.Steps[%d] (%q): Func is required", i, st.Name)
 		}
 		if st.Name == "" {
 			st.Name = "step-" + strconv.Itoa(i+1)
@@ -94,8 +94,8 @@ func NewChain(c ChainConfig) (*Chain, error) {
 	return ch, nil
 }
 
-// Name returns ChainConfig.Name.
-func (c *Chain) Name() string { return c.name }
+// Name returns SequenceConfig.Name.
+func (c *Sequence) Name() string { return c.name }
 
 // stepOp runs a step's Func as an Operation, for the step's Policy.
 type stepOp struct {
@@ -106,10 +106,10 @@ type stepOp struct {
 func (s *stepOp) Call(ctx context.Context) (any, error) { return s.fn(ctx, s.prev) }
 
 // Execute runs op, then the steps in order while they fail with errors
-// that Handles accepts, and returns the first success. A failure that
-// Handles rejects, or the caller's cancellation, is returned as it is.
+// that IsHandled accepts, and returns the first success. A failure that
+// IsHandled rejects, or the caller's cancellation, is returned as it is.
 // Panics are not recovered.
-func (c *Chain) Execute(ctx context.Context, op bulwark.Operation) (any, error) {
+func (c *Sequence) Execute(ctx context.Context, op bulwark.Operation) (any, error) {
 	c.calls.Add(1)
 	v, err := op.Call(ctx)
 	if err == nil {
@@ -153,19 +153,19 @@ func (c *Chain) Execute(ctx context.Context, op bulwark.Operation) (any, error) 
 	for i := range c.steps {
 		names[i] = c.steps[i].Name
 	}
-	return nil, &ChainError{Name: c.name, Steps: names, Errs: errs}
+	return nil, &SequenceError{Name: c.name, Steps: names, Errs: errs}
 }
 
-// ChainError reports that the operation and every step of a [Chain]
+// SequenceError reports that the operation and every step of a [Sequence]
 // failed. It matches [ErrAllFailed], and errors.Is and errors.As also look
 // into each of Errs.
-type ChainError struct {
-	Name  string   // ChainConfig.Name
+type SequenceError struct {
+	Name  string   // SequenceConfig.Name
 	Steps []string // the steps' names, in order
 	Errs  []error  // the operation's error, then each step's
 }
 
-func (e *ChainError) Error() string {
+func (e *SequenceError) Error() string {
 	var b strings.Builder
 	b.WriteString("fallback: ")
 	if e.Name != "" {
@@ -186,20 +186,20 @@ func (e *ChainError) Error() string {
 }
 
 // Is reports whether target is [ErrAllFailed].
-func (e *ChainError) Is(target error) bool { return target == ErrAllFailed }
+func (e *SequenceError) Is(target error) bool { return target == ErrAllFailed }
 
 // Unwrap returns every error, the operation's first.
-func (e *ChainError) Unwrap() []error { return e.Errs }
+func (e *SequenceError) Unwrap() []error { return e.Errs }
 
-// StepSnapshot holds the figures of one step of a [Chain].
+// StepSnapshot holds the figures of one step of a [Sequence].
 type StepSnapshot struct {
 	Name   string
 	Served uint64 // calls this step answered
 	Failed uint64 // times it failed
 }
 
-// ChainSnapshot holds a [Chain]'s live figures, counted since it was made.
-type ChainSnapshot struct {
+// SequenceSnapshot holds a [Sequence]'s live figures, counted since it was made.
+type SequenceSnapshot struct {
 	Calls     uint64 // calls to Execute
 	Primary   uint64 // calls the operation answered itself
 	Steps     []StepSnapshot
@@ -207,8 +207,8 @@ type ChainSnapshot struct {
 }
 
 // Snapshot returns the policy's figures.
-func (c *Chain) Snapshot() ChainSnapshot {
-	s := ChainSnapshot{Calls: c.calls.Load(), Primary: c.primary.Load(), Exhausted: c.exhausted.Load(),
+func (c *Sequence) Snapshot() SequenceSnapshot {
+	s := SequenceSnapshot{Calls: c.calls.Load(), Primary: c.primary.Load(), Exhausted: c.exhausted.Load(),
 		Steps: make([]StepSnapshot, len(c.steps))}
 	for i := range c.steps {
 		s.Steps[i] = StepSnapshot{Name: c.steps[i].Name, Served: c.stats[i].served.Load(), Failed: c.stats[i].failed.Load()}
@@ -219,4 +219,4 @@ func (c *Chain) Snapshot() ChainSnapshot {
 // Synchronous reports true: the policy calls its Operation only before
 // Execute returns, so a [bulwark.Chain] of such policies reuses its
 // per-call state. See [bulwark.Synchronous].
-func (c *Chain) Synchronous() bool { return true }
+func (c *Sequence) Synchronous() bool { return true }

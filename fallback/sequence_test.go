@@ -33,19 +33,19 @@ func (p tries) Execute(ctx context.Context, op bulwark.Operation) (v any, err er
 	return v, err
 }
 
-func TestNewChainConfig(t *testing.T) {
+func TestNewSequenceConfig(t *testing.T) {
 	for _, tt := range []struct {
-		cfg  ChainConfig
+		cfg  SequenceConfig
 		want string
 	}{
-		{ChainConfig{}, "Steps is empty"},
-		{ChainConfig{Steps: []Step{{Func: Value(1)}, {Name: "cache"}}}, `Steps[1] ("cache"): Func is required`},
+		{SequenceConfig{}, "Steps is empty"},
+		{SequenceConfig{Steps: []Step{{Func: Value(1)}, {Name: "cache"}}}, `Steps[1] ("cache"): Func is required`},
 	} {
-		if _, err := NewChain(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("NewChain error = %v, want %q", err, tt.want)
+		if _, err := NewSequence(tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("NewSequence error = %v, want %q", err, tt.want)
 		}
 	}
-	c, err := NewChain(ChainConfig{Name: "cfg", Steps: []Step{{Func: Value(1)}, {Name: "b", Func: Value(2)}}})
+	c, err := NewSequence(SequenceConfig{Name: "cfg", Steps: []Step{{Func: Value(1)}, {Name: "b", Func: Value(2)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestNewChainConfig(t *testing.T) {
 	}
 }
 
-func TestChainOrder(t *testing.T) {
+func TestSequenceOrder(t *testing.T) {
 	var seen []string
 	step := func(name string, err error) Func {
 		return For(func(_ context.Context, prev error) (string, error) {
@@ -90,7 +90,7 @@ func TestChainOrder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			seen = nil
 			obs := &eventlog.Recorder{}
-			c, err := NewChain(ChainConfig{Name: "db", Steps: tt.steps, Observer: obs})
+			c, err := NewSequence(SequenceConfig{Name: "db", Steps: tt.steps, Observer: obs})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,8 +122,8 @@ func TestChainOrder(t *testing.T) {
 	}
 }
 
-func TestChainAllFail(t *testing.T) {
-	c, _ := NewChain(ChainConfig{Name: "cfg", Steps: []Step{
+func TestSequenceAllFail(t *testing.T) {
+	c, _ := NewSequence(SequenceConfig{Name: "cfg", Steps: []Step{
 		{Name: "replica", Func: For(func(context.Context, error) (int, error) { return 0, errReplica })},
 		{Name: "cache", Func: For(func(context.Context, error) (int, error) { return 0, errCache })},
 	}})
@@ -136,9 +136,9 @@ func TestChainAllFail(t *testing.T) {
 			t.Errorf("errors.Is(err, %v) = false", e)
 		}
 	}
-	var ce *ChainError
+	var ce *SequenceError
 	if !errors.As(err, &ce) || ce.Name != "cfg" || len(ce.Errs) != 3 {
-		t.Fatalf("ChainError = %+v", ce)
+		t.Fatalf("SequenceError = %+v", ce)
 	}
 	want := "fallback: cfg: every step failed: operation: service down; replica: replica down; cache: cache miss"
 	if err.Error() != want {
@@ -150,17 +150,17 @@ func TestChainAllFail(t *testing.T) {
 	}
 }
 
-func TestChainStops(t *testing.T) {
+func TestSequenceStops(t *testing.T) {
 	ran := 0
 	steps := []Step{{Name: "s", Func: func(context.Context, error) (any, error) { ran++; return "s", nil }}}
 	t.Run("not handled", func(t *testing.T) {
-		c, _ := NewChain(ChainConfig{Steps: steps, Handles: func(err error) bool { return !errors.Is(err, errDown) }})
+		c, _ := NewSequence(SequenceConfig{Steps: steps, IsHandled: func(err error) bool { return !errors.Is(err, errDown) }})
 		if _, err := bulwark.Get(context.Background(), c, fail[string](errDown)); !errors.Is(err, errDown) || ran != 0 {
 			t.Errorf("err = %v, steps ran %d times", err, ran)
 		}
 	})
 	t.Run("step error not handled", func(t *testing.T) {
-		c, _ := NewChain(ChainConfig{Handles: func(err error) bool { return !errors.Is(err, errReplica) }, Steps: []Step{
+		c, _ := NewSequence(SequenceConfig{IsHandled: func(err error) bool { return !errors.Is(err, errReplica) }, Steps: []Step{
 			{Name: "replica", Func: func(context.Context, error) (any, error) { return nil, errReplica }},
 			steps[0],
 		}})
@@ -169,7 +169,7 @@ func TestChainStops(t *testing.T) {
 		}
 	})
 	t.Run("caller cancelled", func(t *testing.T) {
-		c, _ := NewChain(ChainConfig{Steps: steps})
+		c, _ := NewSequence(SequenceConfig{Steps: steps})
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_, err := bulwark.Get(ctx, c, func(ctx context.Context) (string, error) { return "", ctx.Err() })
@@ -179,7 +179,7 @@ func TestChainStops(t *testing.T) {
 	})
 	t.Run("caller cancelled during a step", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		c, _ := NewChain(ChainConfig{Steps: []Step{
+		c, _ := NewSequence(SequenceConfig{Steps: []Step{
 			{Func: func(ctx context.Context, _ error) (any, error) { cancel(); return nil, ctx.Err() }},
 			steps[0],
 		}})
@@ -193,10 +193,10 @@ func TestChainStops(t *testing.T) {
 	})
 }
 
-func TestChainStepPolicy(t *testing.T) {
+func TestSequenceStepPolicy(t *testing.T) {
 	calls := 0
 	attempts := 0
-	c, _ := NewChain(ChainConfig{Steps: []Step{
+	c, _ := NewSequence(SequenceConfig{Steps: []Step{
 		{Name: "replica", Policy: tries{n: 3, calls: &calls}, Func: For(func(_ context.Context, prev error) (string, error) {
 			attempts++
 			if !errors.Is(prev, errDown) {
@@ -217,8 +217,8 @@ func TestChainStepPolicy(t *testing.T) {
 	}
 }
 
-func TestChainTypeMismatch(t *testing.T) {
-	c, _ := NewChain(ChainConfig{Steps: []Step{{Func: Value(42)}}})
+func TestSequenceTypeMismatch(t *testing.T) {
+	c, _ := NewSequence(SequenceConfig{Steps: []Step{{Func: Value(42)}}})
 	_, err := bulwark.Get(context.Background(), c, fail[string](errDown))
 	var rte *bulwark.ResultTypeError
 	if !errors.As(err, &rte) {
@@ -226,8 +226,8 @@ func TestChainTypeMismatch(t *testing.T) {
 	}
 }
 
-func BenchmarkChainPrimary(b *testing.B) {
-	c, _ := NewChain(ChainConfig{Steps: []Step{{Func: Value("static")}}})
+func BenchmarkSequencePrimary(b *testing.B) {
+	c, _ := NewSequence(SequenceConfig{Steps: []Step{{Func: Value("static")}}})
 	ctx := context.Background()
 	fn := ok(7) // a small int boxes without allocating: what is measured is the chain
 	b.ReportAllocs()

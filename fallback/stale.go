@@ -49,10 +49,10 @@ type StaleConfig struct {
 	// should pass through untouched. Default: [KeyFrom], the key set with
 	// [WithKey].
 	Key func(ctx context.Context) (string, bool)
-	// Handles reports whether a failure may be answered with a stale
+	// IsHandled reports whether a failure may be answered with a stale
 	// result. Nil means every error may. The caller's own cancellation
 	// ([bulwark.CallerDone]) never is.
-	Handles func(err error) bool
+	IsHandled func(err error) bool
 	// Observer receives KindFallback (Err is the call's error, Outcome
 	// success) each time a stale result is served. Nil means no reporting.
 	Observer bulwark.Observer
@@ -97,7 +97,7 @@ func NewStale(c StaleConfig) (*Stale, error) {
 		return nil, fmt.Errorf("fallback: StaleConfig.MaxEntries is %d; it must not be negative", c.MaxEntries)
 	}
 	s := &Stale{name: c.Name, maxAge: c.MaxAge, maxEntries: c.MaxEntries, key: c.Key,
-		handles: c.Handles, observer: c.Observer, epoch: time.Now(), entries: map[string]*list.Element{}}
+		handles: c.IsHandled, observer: c.Observer, epoch: time.Now(), entries: map[string]*list.Element{}}
 	if s.maxAge == 0 {
 		s.maxAge = DefaultMaxAge
 	}

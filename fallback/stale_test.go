@@ -143,7 +143,7 @@ func TestStalePassesThrough(t *testing.T) {
 			cancel()
 			return ctx, func() {}
 		}},
-		{"not handled", StaleConfig{Handles: func(err error) bool { return !errors.Is(err, errDown) }},
+		{"not handled", StaleConfig{IsHandled: func(err error) bool { return !errors.Is(err, errDown) }},
 			func() (context.Context, context.CancelFunc) { return WithKey(bg, "k"), func() {} }},
 	}
 	for _, tt := range tests {

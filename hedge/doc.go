@@ -26,7 +26,7 @@
 // win while another attempt is still running; when every attempt has failed,
 // the last one's result is returned. Config.IsSuccess decides what counts as
 // a success (an authoritative "not found" may end the call as well as a
-// result does), and Config.ShouldHedge lets an early failure start the next
+// result does), and Config.IsHedgeable lets an early failure start the next
 // attempt at once.
 //
 // Results travel from the attempts to the caller over a channel; no attempt

@@ -75,11 +75,11 @@ type Config struct {
 	// running. Nil means err == nil.
 	IsSuccess func(err error) bool
 
-	// ShouldHedge reports whether a failed attempt (not IsSuccess) that
+	// IsHedgeable reports whether a failed attempt (not IsSuccess) that
 	// leaves no other attempt running should be followed at once by another
 	// attempt, without waiting for the delay, if MaxHedges and the budget
 	// allow. Nil means never: the failure is returned.
-	ShouldHedge func(err error) bool
+	IsHedgeable func(err error) bool
 
 	// Clock, if set, is the clock the hedge delay runs on, and attempts are
 	// timed on (for Percentile): a clocktest.Clock starts hedges when the
@@ -144,7 +144,7 @@ func New(c Config) (*Hedger, error) {
 		delay:       c.Delay,
 		maxHedges:   c.MaxHedges,
 		isSuccess:   c.IsSuccess,
-		shouldHedge: c.ShouldHedge,
+		shouldHedge: c.IsHedgeable,
 		observer:    c.Observer,
 		clk:         c.Clock,
 	}

@@ -36,7 +36,7 @@ func BenchmarkGetSuccess(b *testing.B) {
 
 func BenchmarkGetSuccessObserved(b *testing.B) {
 	r, _ := New(Config{Observer: bulwark.ObserverFunc(func(bulwark.Event) {}),
-		OnRetry: func(context.Context, Event) {}, Retryable: func(error) bool { return true }})
+		OnRetry: func(context.Context, Event) {}, IsRetryable: func(error) bool { return true }})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -27,13 +27,13 @@
 // Every error is retried except:
 //   - errors marked with [Permanent], which come back at once, unmarked;
 //   - the caller's own cancellation ([bulwark.CallerDone]);
-//   - errors for which Config.Retryable returns false;
+//   - errors for which Config.IsRetryable returns false;
 //   - local rejections ([bulwark.ErrRejected]: an open breaker, a full
 //     bulkhead, a rate limiter, a shedding adaptive limiter inside the
 //     retry), unless Config.RetryRejected is set: the call did not run, and
 //     the policy that refused it has already decided.
 //
-// Config.RetryOnResult can also retry successful results (an empty page, a
+// Config.IsRetryableResult can also retry successful results (an empty page, a
 // "try later" payload). An attempt that ran out of its own
 // Config.AttemptTimeout is always retried (unless permanent), since the
 // caller still has time.

@@ -56,12 +56,12 @@ type ExhaustedError struct {
 	// Reason says why the policy gave up.
 	Reason Reason
 	// Last is the last attempt's error. It is nil when the last attempt
-	// succeeded with a result that Config.RetryOnResult rejected.
+	// succeeded with a result that Config.IsRetryableResult rejected.
 	Last error
 }
 
 func (e *ExhaustedError) Error() string {
-	last := "result still rejected by RetryOnResult"
+	last := "result still rejected by IsRetryableResult"
 	if e.Last != nil {
 		last = e.Last.Error()
 	}

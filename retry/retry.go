@@ -66,26 +66,26 @@ type Config struct {
 	// AttemptTimeout, when positive, gives each attempt its own deadline
 	// (context.WithTimeout of the caller's context). An attempt that ran out
 	// of that time while the caller's context is still live is retried, even
-	// though its error is context.DeadlineExceeded and whatever Retryable
+	// though its error is context.DeadlineExceeded and whatever IsRetryable
 	// says; only a Permanent error stops it. Zero means no per-attempt
 	// deadline; it must not be negative.
 	AttemptTimeout time.Duration
 
-	// Retryable reports whether an attempt's error is worth retrying. Nil
+	// IsRetryable reports whether an attempt's error is worth retrying. Nil
 	// means every error is. Whatever it says, a [Permanent] error and the
 	// caller's own cancellation ([bulwark.CallerDone]) are never retried,
 	// nor a local rejection unless RetryRejected is set.
-	Retryable func(err error) bool
+	IsRetryable func(err error) bool
 	// RetryRejected retries an error that matches [bulwark.ErrRejected]: a
 	// policy inside the retry (a breaker, a bulkhead, a rate limiter)
 	// refused the attempt locally and the dependency was not called.
 	// Default: false, such an error is returned at once, since retrying it
 	// would mostly wait out the RetryAfter of a breaker or limiter that has
-	// already decided. When true, Retryable is still asked.
+	// already decided. When true, IsRetryable is still asked.
 	RetryRejected bool
-	// RetryOnResult, if set, is asked about every successful result; when it
+	// IsRetryableResult, if set, is asked about every successful result; when it
 	// returns true the call is retried as if it had failed.
-	RetryOnResult func(result any) bool
+	IsRetryableResult func(result any) bool
 
 	// MaxRetryAfter caps a delay demanded by the dependency: when an
 	// attempt's error implements [bulwark.RetryAfter] (found with errors.As)
@@ -119,7 +119,7 @@ type Config struct {
 type Event struct {
 	Attempt int           // the attempt about to be made; the first retry is attempt 2
 	Delay   time.Duration // how long the policy waits before it
-	Err     error         // the previous attempt's error; nil if RetryOnResult rejected its result
+	Err     error         // the previous attempt's error; nil if IsRetryableResult rejected its result
 }
 
 // Retry is a [bulwark.Policy] that runs an operation again when it fails.
@@ -176,9 +176,9 @@ func New(c Config) (*Retry, error) {
 		backoff:        c.Backoff,
 		jitter:         c.Jitter,
 		attemptTimeout: c.AttemptTimeout,
-		retryable:      c.Retryable,
+		retryable:      c.IsRetryable,
 		retryRejected:  c.RetryRejected,
-		retryOnResult:  c.RetryOnResult,
+		retryOnResult:  c.IsRetryableResult,
 		maxRetryAfter:  c.MaxRetryAfter,
 		budget:         c.Budget,
 		onRetry:        c.OnRetry,
@@ -213,10 +213,10 @@ func (r *Retry) Name() string { return r.name }
 // waiting between attempts as the backoff says.
 //
 // What it returns:
-//   - the result of the first attempt that succeeds (and that RetryOnResult,
+//   - the result of the first attempt that succeeds (and that IsRetryableResult,
 //     if set, accepts);
 //   - the attempt's error unchanged, with no retry, when the error is not
-//     retryable (Retryable said no, it is the caller's cancellation, or it
+//     retryable (IsRetryable said no, it is the caller's cancellation, or it
 //     is a local rejection and RetryRejected is false), or
 //     when MaxAttempts is 1; for an error made by [Permanent], the error it
 //     wraps;

@@ -346,7 +346,7 @@ func TestRetryAfterRespectsDeadline(t *testing.T) {
 func TestPermanent(t *testing.T) {
 	t.Run("after a retry", func(t *testing.T) {
 		s := newScript(ok(1), fail(retry.Permanent(errBoom)))
-		r := mustNew(t, retry.Config{MaxAttempts: 5, Backoff: retry.Constant{}, RetryOnResult: func(v any) bool { return v == 1 }})
+		r := mustNew(t, retry.Config{MaxAttempts: 5, Backoff: retry.Constant{}, IsRetryableResult: func(v any) bool { return v == 1 }})
 		_, err := r.Execute(t.Context(), s)
 		if err != errBoom {
 			t.Errorf("err = %v (%T), want errBoom itself", err, err)
@@ -397,7 +397,7 @@ func TestPermanent(t *testing.T) {
 func TestRetryablePredicate(t *testing.T) {
 	errTransient := errors.New("transient")
 	r := mustNew(t, retry.Config{MaxAttempts: 5, Backoff: retry.Constant{},
-		Retryable: func(err error) bool { return errors.Is(err, errTransient) }})
+		IsRetryable: func(err error) bool { return errors.Is(err, errTransient) }})
 	s := newScript(fail(errTransient), fail(errTransient), fail(errBoom), ok("never"))
 	_, err := r.Execute(t.Context(), s)
 	if err != errBoom {
@@ -420,7 +420,7 @@ func TestMaxAttemptsOneReturnsTheErrorItself(t *testing.T) {
 func TestRetryOnResult(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := mustNew(t, retry.Config{MaxAttempts: 4, Backoff: retry.Constant{Interval: ms},
-			RetryOnResult: func(v any) bool { return v == "pending" }})
+			IsRetryableResult: func(v any) bool { return v == "pending" }})
 		s := newScript(ok("pending"), ok("pending"), ok("ready"))
 		v, err := r.Execute(t.Context(), s)
 		if v != "ready" || err != nil || len(s.attempts()) != 3 {
@@ -433,18 +433,18 @@ func TestRetryOnResult(t *testing.T) {
 		if v != "pending" || ex.Last != nil || ex.Attempts != 4 || ex.Reason != retry.ReasonMaxAttempts {
 			t.Errorf("Execute = %v, %+v; want the last result and an exhausted error with no Last", v, *ex)
 		}
-		if got := err.Error(); got != "retry: gave up after 4 attempt(s) in 3ms (max attempts): result still rejected by RetryOnResult" {
+		if got := err.Error(); got != "retry: gave up after 4 attempt(s) in 3ms (max attempts): result still rejected by IsRetryableResult" {
 			t.Errorf("Error() = %q", got)
 		}
 	})
 }
 
-// An attempt that ran out of its own time is retried, whatever Retryable
+// An attempt that ran out of its own time is retried, whatever IsRetryable
 // says, because the caller's context is still live.
 func TestAttemptTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := mustNew(t, retry.Config{MaxAttempts: 3, AttemptTimeout: time.Second, Backoff: retry.Constant{Interval: 100 * ms},
-			Retryable: func(error) bool { return false }})
+			IsRetryable: func(error) bool { return false }})
 		var deadlines []time.Duration
 		start := time.Now()
 		calls := 0
@@ -503,7 +503,7 @@ func TestAttemptTimeoutCallerDeadlineFirst(t *testing.T) {
 
 func TestCallerCancellationIsNeverRetried(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
-	r := mustNew(t, retry.Config{MaxAttempts: 5, Retryable: func(error) bool { return true }})
+	r := mustNew(t, retry.Config{MaxAttempts: 5, IsRetryable: func(error) bool { return true }})
 	calls := 0
 	_, err := r.Execute(ctx, bulwark.OperationFunc(func(ctx context.Context) (any, error) {
 		calls++

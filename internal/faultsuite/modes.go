@@ -147,7 +147,7 @@ func newClient(m Mode, upstreamAddr string, ref *refusals, scale float64) (*clie
 	base := baseTransport(ref)
 	c := &client{mode: m, url: "http://" + upstreamAddr + "/work"}
 	c.closers = append(c.closers, base.CloseIdleConnections)
-	fb, err := fallback.New(fallback.Config{Name: "scenario", Func: fallback.Value(fallbackValue), Handles: isRejection})
+	fb, err := fallback.New(fallback.Config{Name: "scenario", Func: fallback.Value(fallbackValue), IsHandled: isRejection})
 	if err != nil {
 		return nil, err
 	}
