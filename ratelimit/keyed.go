@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	bclock "github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // DefaultMaxKeys is KeyedConfig.MaxKeys when it is left 0.
@@ -35,7 +36,9 @@ const (
 // keys are remembered.
 type KeyedConfig struct {
 	// Config is the limit every key gets: Rate (or Limit and Per), Burst,
-	// MaxWait (for ExecuteKey), Name and Observer, with their defaults.
+	// MaxWait (for ExecuteKey), Name, Observer and Clock (read by the
+	// methods without a time argument, and WaitKey's timer), with their
+	// defaults.
 	Config
 
 	// MaxKeys bounds how many keys are remembered at once, and so the
@@ -137,7 +140,7 @@ func NewKeyed(cfg KeyedConfig) (*Keyed, error) {
 		maxKeys = DefaultMaxKeys
 	}
 	k := &Keyed{
-		clock:   clock{base: time.Now()},
+		clock:   clock{base: bclock.Now(cfg.Clock), clk: cfg.Clock},
 		name:    cfg.Name,
 		maxWait: cfg.MaxWait,
 		obs:     cfg.Observer,
@@ -487,7 +490,7 @@ func (k *Keyed) wait(ctx context.Context, key string, maxWait time.Duration) err
 		return err
 	}
 	now := k.now()
-	limit := waitLimit(ctx, maxWait)
+	limit := waitLimitOn(ctx, k.clk, maxWait)
 	p := k.limits.Load()
 	s := k.shard(key)
 	s.mu.Lock()
@@ -526,9 +529,9 @@ func (k *Keyed) wait(ctx context.Context, key string, maxWait time.Duration) err
 	s.mu.Unlock()
 
 	d := durationOf(wait)
-	t := time.NewTimer(d)
+	t := bclock.NewTimer(k.clk, d)
 	select {
-	case <-t.C:
+	case <-t.C():
 		s.mu.Lock()
 		s.allowed++
 		s.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/clocktest"
 	"github.com/bulwark-go/bulwark/internal/eventlog"
 )
 
@@ -498,4 +499,32 @@ func TestKeyedCancelledWaitSparesAReturningKey(t *testing.T) {
 			t.Errorf("after the cancelled wait, CheckKey(a) = %+v, want refused, retry after 1s", d)
 		}
 	})
+}
+
+// KeyedConfig.Config.Clock drives the methods without a time argument and
+// WaitKey's timer.
+func TestKeyedOnAClock(t *testing.T) {
+	clk := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	k := mustNewKeyed(t, KeyedConfig{Config: Config{Rate: 1, Clock: clk}})
+	if !k.AllowKey("a") || k.AllowKey("a") {
+		t.Fatal("want one event of the burst, then a refusal")
+	}
+	clk.Advance(time.Second)
+	if !k.AllowKey("a") {
+		t.Fatal("no event a virtual second later")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- k.WaitKey(ctx, "a") }()
+	clk.WaitForTimers(ctx, 1)
+	select {
+	case err := <-done:
+		t.Fatalf("WaitKey returned %v before the virtual second passed", err)
+	default:
+	}
+	clk.Advance(time.Second)
+	if err := <-done; err != nil {
+		t.Fatalf("WaitKey = %v", err)
+	}
 }

@@ -225,13 +225,9 @@ func (l *Limiter) waitN(ctx context.Context, n int, maxWait time.Duration) error
 	}
 }
 
-// waitLimit returns the longest wait, in ticks, that ends within maxWait
-// (negative: no limit) and strictly before ctx's deadline.
-func waitLimit(ctx context.Context, maxWait time.Duration) int64 {
-	return waitLimitOn(ctx, nil, maxWait)
-}
-
-// waitLimitOn is waitLimit on the clock clk.
+// waitLimitOn returns the longest wait, in ticks, that ends within
+// maxWait (negative: no limit) and strictly before ctx's deadline, read on
+// the clock clk.
 func waitLimitOn(ctx context.Context, clk bulwark.Clock, maxWait time.Duration) int64 {
 	limit := int64(math.MaxInt64)
 	if maxWait >= 0 && maxWait <= maxSpan>>tickShift {
