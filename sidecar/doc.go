@@ -41,15 +41,25 @@
 // Server.Reload (SIGHUP, POST /admin/reload, reload.poll) validates the new
 // file first and keeps the running config if it is bad. A good file replaces
 // the routes atomically; each route's breaker is kept by route name and
-// reconfigured in place, so its state survives; other policies whose block
-// did not change are kept too.
+// reconfigured in place, so its state (a state an operator forced
+// included) survives; other policies whose block did not change are kept
+// too. Polling applies a file only once it reads the same twice in a row;
+// write the file by renaming a complete one over it. A file that cannot be
+// read (deleted, a directory) is logged and shown as the last reload's
+// error while the running config keeps serving. A config's breaker windows
+// may take MaxBreakerMemory together; at most MaxReportedErrors problems
+// are reported, then a count.
 //
 // # Admin API and dashboard
 //
 // Server.AdminHandler serves the dashboard (GET /, a single embedded page
-// that polls GET /admin/policies every second), breaker controls (POST
-// /admin/breakers/{route}/open|close|reset|disable), POST /admin/reload,
-// GET /metrics (Prometheus), GET /healthz and GET /readyz.
+// that reads GET /admin/history, then follows the server-sent events of GET
+// /admin/events, polling GET /admin/policies if they do not get through),
+// breaker controls (POST /admin/breakers/{route}/open|close|reset|disable),
+// POST /admin/reload, GET /metrics (Prometheus), GET /healthz and GET
+// /readyz. It accepts only a Host that names it (localhost, *.localhost,
+// an IP literal or admin.hosts), refuses cross-site requests, and with
+// admin.token_file or admin.token_env requires the bearer token.
 //
 // # Demo
 //
