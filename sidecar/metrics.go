@@ -50,7 +50,28 @@ var (
 		[]string{"route", "outcome"}, nil)
 	retriedDesc = prometheus.NewDesc("bulwark_sidecar_retried_requests_total",
 		"Requests that took more than one attempt, by route.", []string{"route"}, nil)
+	durationDesc = prometheus.NewDesc("bulwark_sidecar_request_duration_seconds",
+		"Time the sidecar took to answer a request, from routing to the end of the answer, by route.", []string{"route"}, nil)
+	upstreamDesc = prometheus.NewDesc("bulwark_sidecar_upstream_duration_seconds",
+		"Time an attempt took to get the upstream's response headers (or fail), by route; injected faults excluded.", []string{"route"}, nil)
 )
+
+// promLatencyEvery exports one latency bucket bound of latencyHist in
+// this many (one per doubling), from 1 ms up.
+const promLatencyEvery = latencySub
+
+// constHistogram exports a latency histogram with a bound per doubling.
+func constHistogram(d *prometheus.Desc, c latencyCounts, route string) prometheus.Metric {
+	buckets := map[float64]uint64{}
+	var cum uint64
+	for i, n := range c.n {
+		cum += n
+		if up := latencyUpper(i); up >= 0.001 && (i+1)%promLatencyEvery == 0 {
+			buckets[up] = cum
+		}
+	}
+	return prometheus.MustNewConstHistogram(d, c.count, float64(c.sumUS)/1e6, buckets, route)
+}
 
 // routeCollector exports the routes' request counts, kept by route name
 // since the sidecar started.
@@ -59,6 +80,8 @@ type routeCollector []*route
 func (c routeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- requestsDesc
 	ch <- retriedDesc
+	ch <- durationDesc
+	ch <- upstreamDesc
 }
 
 func (c routeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -67,5 +90,7 @@ func (c routeCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(requestsDesc, prometheus.CounterValue, float64(r.stats.outcomes[o].Load()), r.cfg.Name, o.String())
 		}
 		ch <- prometheus.MustNewConstMetric(retriedDesc, prometheus.CounterValue, float64(r.stats.retried.Load()), r.cfg.Name)
+		ch <- constHistogram(durationDesc, r.stats.latency.load(), r.cfg.Name)
+		ch <- constHistogram(upstreamDesc, r.stats.upstream.load(), r.cfg.Name)
 	}
 }

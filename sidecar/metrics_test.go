@@ -18,6 +18,9 @@ func checkMetrics(t *testing.T, rec *httptest.ResponseRecorder) {
 		`bulwark_sidecar_requests_total{outcome="ok",route="api"} 1`,
 		`bulwark_sidecar_requests_total{outcome="breaker_open",route="api"} 0`,
 		`bulwark_breaker_state{name="api",state="closed"} 1`,
+		`bulwark_sidecar_request_duration_seconds_count{route="api"} 1`,
+		`bulwark_sidecar_upstream_duration_seconds_count{route="api"} 1`,
+		`bulwark_sidecar_request_duration_seconds_bucket{route="api",le="+Inf"} 1`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(body, want) {
