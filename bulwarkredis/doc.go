@@ -38,7 +38,9 @@
 // the local limiter. A Limiter is a bulwark.Policy for one fixed key
 // (LimiterConfig.Key); Allow, AllowN, AllowAtMost, AllowLimit (a limit
 // given per call), Reset and ExecuteKey take the key (client, tenant,
-// token) per call.
+// token) per call. AllowAll decides several limits (a tenant's and a
+// global one) in one round trip, all or nothing; on Redis Cluster its keys
+// need a common hash tag, most simply in LimiterConfig.Prefix.
 //
 // # When Redis is out
 //

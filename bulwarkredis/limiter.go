@@ -477,6 +477,10 @@ func (l *Limiter) failed(ctx context.Context, rkey string, p *limits, lo, hi int
 		d.Allowed = true
 		return d, hi, uerr
 	case OutageLocal:
+		if hi == 0 { // nothing to take (AllowN of 0, or AllowAll deciding for itself)
+			d.Allowed = true
+			return d, 0, uerr
+		}
 		if k := l.localFor(p); k != nil {
 			return l.decideLocally(k, rkey, p, lo, hi, uerr)
 		}
