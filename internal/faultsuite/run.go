@@ -149,7 +149,7 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 	res := &Result{Scenario: sc, Scale: opts.Scale, Deadline: opts.Deadline, Bucket: bucketWidth(opts.Scale), Duration: sc.duration(opts.Scale)}
 	res.GoroutinesStart, res.HeapStart = settle(0)
 
-	buckets := int(res.Duration/res.Bucket) + 1
+	buckets := int((res.Duration + res.Bucket - 1) / res.Bucket)
 	type lane struct {
 		up  *upstream
 		ref *refusals

@@ -89,9 +89,6 @@ func (f *frame) draw(c *Canvas, a Rect) {
 		}
 		x0, x1 := f.px(max(b.From, f.x0)), f.px(min(b.To, f.x1))
 		c.Rect(Rect{x0, f.plot.Y, x1 - x0, f.plot.H}, fill, "")
-		if b.Label != "" && x1-x0 > 24 {
-			c.Text((x0+x1)/2, f.plot.Y+11, b.Label, "middle", 10, "#555")
-		}
 	}
 	// y grid and ticks
 	for _, v := range f.yTicks() {
@@ -109,13 +106,22 @@ func (f *frame) draw(c *Canvas, a Rect) {
 	}
 }
 
-// finish draws the bands' edges and the axes' lines over the data.
+// finish draws the bands' edges and labels and the axes' lines over
+// the data.
 func (f *frame) finish(c *Canvas) {
 	for _, b := range f.bands {
 		for _, x := range []float64{b.From, b.To} {
 			if x > f.x0 && x < f.x1 {
 				c.Line(f.px(x), f.plot.Y, f.px(x), f.plot.Y+f.plot.H, "#777", 1, true)
 			}
+		}
+	}
+	for _, b := range f.bands {
+		x0, x1 := f.px(max(b.From, f.x0)), f.px(min(b.To, f.x1))
+		if b.Label != "" && x1-x0 > 24 {
+			w := min(6.0*float64(len([]rune(b.Label)))+6, x1-x0-2)
+			c.Rect(Rect{(x0+x1)/2 - w/2, f.plot.Y + 2, w, 13}, "white", "")
+			c.Text((x0+x1)/2, f.plot.Y+12, b.Label, "middle", 10, "#555")
 		}
 	}
 	c.Line(f.plot.X, f.plot.Y+f.plot.H, f.plot.X+f.plot.W, f.plot.Y+f.plot.H, "#666", 1, false)
