@@ -34,10 +34,10 @@ const (
 	MaxClientsLimit = 10_000_000
 )
 
-// DefaultFailureStatuses are the upstream response codes counted as
+// DefaultFailureStatuses returns the upstream response codes counted as
 // failures (retried, and counted by the breaker) when a route sets no
-// failure_statuses.
-var DefaultFailureStatuses = []int{500, 502, 503, 504}
+// failure_statuses: a new slice on each call.
+func DefaultFailureStatuses() []int { return []int{500, 502, 503, 504} }
 
 // DefaultRetryMethods are the methods a route retries when its retry block
 // sets no methods: the safe methods. PUT, DELETE and TRACE are idempotent

@@ -137,7 +137,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Errorf("top-level defaults: %+v", c)
 	}
 	r := c.Routes[0]
-	if !reflect.DeepEqual(r.FailureStatuses, DefaultFailureStatuses) {
+	if !reflect.DeepEqual(r.FailureStatuses, DefaultFailureStatuses()) {
 		t.Errorf("failure_statuses = %v", r.FailureStatuses)
 	}
 	want := RetryConfig{

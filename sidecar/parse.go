@@ -69,7 +69,7 @@ func applyDefaults(c *Config) {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		if r.FailureStatuses == nil {
-			r.FailureStatuses = slices.Clone(DefaultFailureStatuses)
+			r.FailureStatuses = DefaultFailureStatuses()
 		}
 		if rt := r.Retry; rt != nil {
 			if rt.MaxAttempts == 0 {
