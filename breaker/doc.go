@@ -3,9 +3,9 @@
 // a while, so that the dependency can recover and callers fail fast instead
 // of queueing behind it.
 //
-// A [Breaker] implements bulwark.Policy. The seed example, field for field —
-// open at 50% failures once 10 calls were seen, stay open 30 seconds, then
-// test with 3 calls:
+// A [Breaker] implements bulwark.Policy. The common configuration, field
+// for field — open at 50% failures once 10 calls were seen, stay open 30
+// seconds, then test with 3 calls:
 //
 //	br, err := breaker.New(breaker.Config{
 //		Name:                 "payments",
