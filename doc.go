@@ -26,6 +26,29 @@
 // timeout) therefore never write a shared variable: each attempt's result
 // travels on its own path and the losing ones are dropped.
 //
+// # Local rejections
+//
+// A policy that refuses a call without running it (an open breaker, a full
+// bulkhead, a rate limiter, a shedding adaptive limiter) returns an error
+// matching [ErrRejected]. It says nothing about the dependency: a retry
+// policy returns it at once instead of retrying it, and a breaker does not
+// count it, unless told otherwise (retry.Config.RetryRejected,
+// breaker.Config.CountRejected). So Chain(retry, breaker) fails fast while
+// the breaker is open.
+//
+// # Time
+//
+// Every policy's Config has an optional [Clock]; nil is the real clock, read
+// directly. Under testing/synctest the real clock is already virtual. For a
+// clock a test or a simulation moves by hand, use package clocktest.
+// [Attempt] tells an operation which attempt of a retry or hedge it is.
+//
+// # Classifiers
+//
+// A Config field that judges an error is Is<Property> func(err error) bool;
+// one that judges a result is Is<Property>Result func(result any) bool, and
+// [ResultOf] writes it for one result type.
+//
 // # Observation
 //
 // Every policy reports what it does to an optional [Observer] (calls,
