@@ -5,9 +5,10 @@
 // A [Retry] is a [bulwark.Policy]:
 //
 //	rt, err := retry.New(retry.Config{
-//		Backoff:    retry.Exponential{Initial: 100 * time.Millisecond, Multiplier: 2, Max: 10 * time.Second},
-//		Jitter:     retry.JitterFull,
-//		MaxElapsed: 60 * time.Second,
+//		Backoff:     retry.Exponential{Initial: 100 * time.Millisecond, Multiplier: 2, Max: 10 * time.Second},
+//		Jitter:      retry.JitterFull,
+//		MaxAttempts: retry.Unlimited,
+//		MaxElapsed:  60 * time.Second,
 //	})
 //	...
 //	user, err := bulwark.Get(ctx, rt, func(ctx context.Context) (User, error) {
@@ -16,9 +17,10 @@
 //
 // # Limits
 //
-// A call stops after Config.MaxAttempts attempts (3 by default) or once the
-// next attempt would start Config.MaxElapsed after the call began, whichever
-// comes first. It never waits for nothing: when the next wait would end at or
+// A call stops after Config.MaxAttempts attempts (3 when it is zero,
+// whatever else is set; [Unlimited] for no limit) or once the next attempt
+// would start Config.MaxElapsed after the call began, whichever comes
+// first. It never waits for nothing: when the next wait would end at or
 // after the context's deadline, it gives up at once. The caller's
 // cancellation ends a wait immediately.
 //
