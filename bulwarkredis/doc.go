@@ -2,7 +2,7 @@
 // service through Redis: a rate limiter whose limit holds across every
 // machine, and circuit breakers that open and close together.
 //
-//	client := redis.NewClient(&redis.Options{Addr: "redis:6379"})
+//	client := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})
 //
 //	perTenant, err := bulwarkredis.NewLimiter(client, bulwarkredis.LimiterConfig{
 //		Name: "api", Limit: 100, Per: time.Minute, Burst: 20,
@@ -45,9 +45,10 @@
 // # When Redis is out
 //
 // No call waits past its caller's deadline or LimiterConfig.Timeout (100ms
-// by default), whichever comes first, whatever the client's options
-// (go-redis's ContextTimeoutEnabled or not): the call runs on a goroutine
-// of its own that the caller stops waiting for. A call Redis did not decide (unreachable, frozen,
+// by default), whichever comes first, whatever the client's options: with
+// go-redis's ContextTimeoutEnabled the call runs on the caller's
+// goroutine, without it on a goroutine of its own that the caller stops
+// waiting for (which costs a goroutine per call: set the option). A call Redis did not decide (unreachable, frozen,
 // black-holed, too slow, answering with an error) is decided by
 // LimiterConfig.Outage:
 //

@@ -61,10 +61,12 @@ type LimiterConfig struct {
 
 	// Timeout bounds each call to Redis: no call waits past the caller's
 	// deadline or Timeout, whichever comes first, whatever the client's
-	// options (the call runs on a goroutine of its own that the caller
-	// stops waiting for at the deadline, and that the client's ReadTimeout
-	// ends). Default: [DefaultTimeout], 100ms. Negative values are an
-	// error.
+	// options. With go-redis's Options.ContextTimeoutEnabled the call runs
+	// on the caller's goroutine; without it, go-redis would let a frozen
+	// server hold it for the client's ReadTimeout (3 s by default), so it
+	// runs on a goroutine of its own that the caller stops waiting for at
+	// the deadline (a goroutine and a few allocations more per call).
+	// Default: [DefaultTimeout], 100ms. Negative values are an error.
 	Timeout time.Duration
 
 	// Outage decides the calls Redis does not decide (unreachable, frozen,
@@ -151,6 +153,7 @@ type Limiter struct {
 	prefix   string
 	key      string // prefix + Config.Key, for Execute
 	timeout  time.Duration
+	direct   bool // the client keeps deadlines: no goroutine per call
 	outage   Outage
 	replicas int
 	onError  func(error)
@@ -221,7 +224,7 @@ func NewLimiter(client redis.Scripter, cfg LimiterConfig) (*Limiter, error) {
 	}
 	l := &Limiter{
 		client: client, lim: lim, name: cfg.Name, prefix: prefix, key: prefix + key,
-		timeout: timeout, outage: cfg.Outage, replicas: max(cfg.Replicas, 1),
+		timeout: timeout, direct: trustsDeadlines(client), outage: cfg.Outage, replicas: max(cfg.Replicas, 1),
 		onError: cfg.OnError, obs: cfg.Observer, rb: rb, refused: newRefusals(cache),
 		local: map[*limits]*ratelimit.Keyed{}, custom: map[Limit]*limits{},
 	}
@@ -304,7 +307,7 @@ func (l *Limiter) Reset(ctx context.Context, key string) error {
 	if !ok {
 		return fmt.Errorf("bulwarkredis: Reset: the client (%T) has no DEL", l.client)
 	}
-	err := bounded(ctx, l.timeout, func(ctx context.Context) error { return del.Del(ctx, rkey).Err() })
+	err := bounded(ctx, l.timeout, l.direct, func(ctx context.Context) error { return del.Del(ctx, rkey).Err() })
 	if err != nil {
 		return &UnavailableError{Name: l.name, Op: "reset", Err: err}
 	}
@@ -401,7 +404,7 @@ func (l *Limiter) decide(ctx context.Context, rkey string, p *limits, lo, hi int
 		return l.failed(ctx, rkey, p, lo, hi, err)
 	}
 	var res []any
-	err = bounded(ctx, l.timeout, func(ctx context.Context) error {
+	err = bounded(ctx, l.timeout, l.direct, func(ctx context.Context) error {
 		var err error
 		res, err = gcraScript.Run(ctx, l.client, []string{rkey}, p.args(lo, hi)...).Slice()
 		return err

@@ -158,7 +158,7 @@ func (l *Limiter) AllowAll(ctx context.Context, reqs ...Request) ([]ratelimit.De
 		return l.failedAll(ctx, keys, ps, reqs, ds, err)
 	}
 	var res []any
-	err = bounded(ctx, l.timeout, func(ctx context.Context) error {
+	err = bounded(ctx, l.timeout, l.direct, func(ctx context.Context) error {
 		var err error
 		res, err = multiScript.Run(ctx, l.client, keys, args...).Slice()
 		return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/redis/go-redis/v9"
 )
 
 // Outage says what a [Limiter] decides for a call Redis did not decide:
@@ -67,17 +68,37 @@ func defaultRedisBreaker(name string) breaker.Config {
 	}
 }
 
+// trustsDeadlines reports whether client applies a context's deadline to
+// every step of a call (go-redis does with Options.ContextTimeoutEnabled:
+// the socket's read and write deadlines, the pool's wait, the dial), so
+// that a call may run on the caller's goroutine. Otherwise a frozen server
+// holds a call for the client's ReadTimeout (3 s by default) whatever the
+// context says, and the call runs on a goroutine of its own.
+func trustsDeadlines(client any) bool {
+	switch c := client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
+}
+
 // bounded runs f with a context that ends after timeout, or at ctx's
 // deadline if sooner, and returns when f does or that context ends,
-// whichever comes first. f runs on a goroutine of its own, which may
-// outlive the call until the client's own timeouts end it: go-redis
-// applies a context's deadline to socket reads only with
-// Options.ContextTimeoutEnabled, and even then not to every step of a new
-// connection's handshake, so a frozen server would otherwise hold the
-// caller for the client's ReadTimeout (3 s by default).
-func bounded(ctx context.Context, timeout time.Duration, f func(context.Context) error) error {
+// whichever comes first. Unless direct (see trustsDeadlines), f runs on a
+// goroutine of its own, which may outlive the call until the client's own
+// timeouts end it.
+func bounded(ctx context.Context, timeout time.Duration, direct bool, f func(context.Context) error) error {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if direct {
+		err := f(cctx)
+		if err != nil && cctx.Err() != nil {
+			return cctx.Err()
+		}
+		return err
+	}
 	done := make(chan error, 1)
 	go func() { done <- f(cctx) }()
 	select {

@@ -24,7 +24,7 @@ type refusals struct {
 }
 
 type refusalShard struct {
-	mu sync.Mutex
+	mu sync.RWMutex
 	m  map[string]refusal
 	_  [40]byte
 }
@@ -56,15 +56,11 @@ func (r *refusals) check(key string, lim *limits, now time.Time) time.Duration {
 		return 0
 	}
 	s := r.shard(key)
-	s.mu.Lock()
+	s.mu.RLock()
 	e, ok := s.m[key]
-	if ok && !now.Before(e.until) {
-		delete(s.m, key)
-		ok = false
-	}
-	s.mu.Unlock()
-	if !ok || e.lim != lim {
-		return 0
+	s.mu.RUnlock()
+	if !ok || e.lim != lim || !now.Before(e.until) {
+		return 0 // an entry run out is dropped by add, when room is needed
 	}
 	return e.until.Sub(now)
 }

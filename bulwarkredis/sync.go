@@ -121,6 +121,7 @@ type BreakerSync struct {
 	key        string
 	instance   string
 	timeout    time.Duration
+	direct     bool
 	secret     []byte
 	sharded    bool
 	pubCmd     string
@@ -212,7 +213,7 @@ func SyncBreaker(ctx context.Context, client redis.UniversalClient, b *breaker.B
 	}
 	s := &BreakerSync{
 		client: client, b: b, key: cfg.Key, instance: cfg.Instance,
-		timeout: cfg.Timeout, secret: cfg.Secret,
+		timeout: cfg.Timeout, direct: trustsDeadlines(client), secret: cfg.Secret,
 		sharded: cfg.Sharded || cluster, pubCmd: "PUBLISH", quorum: max(cfg.Quorum, 1),
 		window: cfg.QuorumWindow, fleetProbe: cfg.FleetProbe, probeLease: cfg.ProbeLease,
 		onError: cfg.OnError, wake: make(chan struct{}, 1),
@@ -467,7 +468,7 @@ func (s *BreakerSync) publish(ctx context.Context, p pending) error {
 	}
 	var res []any
 	t0 := time.Now()
-	err := bounded(ctx, s.timeout, func(ctx context.Context) error {
+	err := bounded(ctx, s.timeout, s.direct, func(ctx context.Context) error {
 		var err error
 		res, err = publishScript.Run(ctx, s.client, keys, args...).Slice()
 		return err
@@ -483,7 +484,7 @@ func (s *BreakerSync) publish(ctx context.Context, p pending) error {
 		}
 	}
 	if !p.open && s.fleetProbe {
-		_ = bounded(ctx, s.timeout, func(ctx context.Context) error {
+		_ = bounded(ctx, s.timeout, s.direct, func(ctx context.Context) error {
 			return s.client.Del(ctx, s.key+":probe").Err()
 		})
 	}
@@ -556,7 +557,7 @@ func (s *BreakerSync) receive(ctx context.Context) {
 func (s *BreakerSync) readClock(ctx context.Context) {
 	var t []any
 	t0 := time.Now()
-	err := bounded(ctx, s.timeout, func(ctx context.Context) error {
+	err := bounded(ctx, s.timeout, s.direct, func(ctx context.Context) error {
 		var err error
 		t, err = s.client.Do(ctx, "TIME").Slice()
 		return err
@@ -618,7 +619,7 @@ func (s *BreakerSync) applyOpen(m message) {
 func (s *BreakerSync) adopt(ctx context.Context) error {
 	var res []any
 	t0 := time.Now()
-	err := bounded(ctx, s.timeout, func(ctx context.Context) error {
+	err := bounded(ctx, s.timeout, s.direct, func(ctx context.Context) error {
 		var err error
 		res, err = readScript.Run(ctx, s.client, []string{s.key}).Slice()
 		return err
@@ -716,7 +717,7 @@ func (s *BreakerSync) claimProbe(ctx context.Context, until time.Time) {
 	}
 	ms := (time.Until(until) + s.probeLease).Milliseconds()
 	var res []any
-	err := bounded(ctx, s.timeout, func(ctx context.Context) error {
+	err := bounded(ctx, s.timeout, s.direct, func(ctx context.Context) error {
 		var err error
 		res, err = claimScript.Run(ctx, s.client, []string{s.key + ":probe"}, s.instance, strconv.FormatInt(ms, 10)).Slice()
 		return err
