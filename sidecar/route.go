@@ -18,6 +18,7 @@ import (
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
 	"github.com/bulwark-go/bulwark/bulwarkhttp"
+	"github.com/bulwark-go/bulwark/internal/clock"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -109,7 +110,7 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	ctx := req.Context()
 	if d := r.cfg.RequestTimeout; d > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, d, errRequestTimeout)
+		ctx, cancel = clock.WithTimeout(ctx, r.cfg.clock, d, errRequestTimeout) // the real clock but in bulwark simulate
 		defer cancel()
 	}
 	if r.limiter != nil || r.keyed != nil {
@@ -124,12 +125,14 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		if !d.Allowed {
 			info.outcome = OutcomeRateLimited
 			h.Set("Retry-After", bulwarkhttp.FormatRetryAfter(d.RetryAfter))
+			closeUnread(w, req)
 			reject(w, http.StatusTooManyRequests, OutcomeRateLimited, "rate limit exceeded")
 			return
 		}
 	}
 	if r.bulkhead != nil {
 		if err := r.bulkhead.Acquire(ctx); err != nil {
+			closeUnread(w, req)
 			switch {
 			case errors.Is(err, bulkhead.ErrFull):
 				info.outcome = OutcomeShed
@@ -156,6 +159,17 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		// ReverseProxy answered neither through ModifyResponse nor
 		// ErrorHandler: it could not build the outgoing request.
 		info.outcome = OutcomeBadGateway
+	}
+}
+
+// closeUnread marks the connection of a request refused before its body
+// was read to be closed after the answer. Otherwise net/http would read
+// what is left of the body (up to 256 KiB) before answering, with no
+// deadline: a client trickling its body would get no answer, and hold a
+// goroutine, for as long as it trickles.
+func closeUnread(w http.ResponseWriter, req *http.Request) {
+	if req.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
 	}
 }
 

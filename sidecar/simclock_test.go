@@ -73,3 +73,21 @@ func TestVirtualClockRunsEveryPolicy(t *testing.T) {
 		t.Error("two runs with the same seed differ")
 	}
 }
+
+// A route's request_timeout runs on the virtual clock too: a hanging
+// dependency gets the proxy's timeout before the client's deadline.
+func TestVirtualClockRequestTimeout(t *testing.T) {
+	const yaml = "routes:\n  - {name: api, prefix: /, upstream: 'http://upstream.invalid', request_timeout: 300ms}\n"
+	sc := simulate.Scenario{
+		Seed: 1, Duration: 2 * time.Second, Load: []simulate.Load{{Rate: 50}},
+		Dependency: []simulate.Phase{{Name: "hanging", Hang: true}},
+		Client:     simulate.Client{Deadline: 2 * time.Second},
+	}
+	res, _ := simulateVirtual(t, yaml, sc)
+	if got := res.Summary.Shares[OutcomeTimeout.String()]; got != 1 {
+		t.Errorf("timeout share = %v, want 1; shares %v", got, res.Summary.Shares)
+	}
+	if p := res.Summary.P99; p < 300*time.Millisecond || p > 320*time.Millisecond {
+		t.Errorf("p99 = %v, want the 300ms request_timeout (to the latency histogram's resolution)", p)
+	}
+}

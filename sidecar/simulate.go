@@ -19,9 +19,10 @@ import (
 // "upstream_error" for the upstream's answers.
 func (s *Server) simTarget(path string) simulate.Target {
 	h := s.Handler()
+	tmpl, _ := http.NewRequest(http.MethodGet, "http://simulated"+path, http.NoBody)
+	tmpl.RemoteAddr = "192.0.2.1:1234"
 	return simulate.TargetFunc(func(ctx context.Context, _ *simulate.Dependency) (string, bool) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://simulated"+path, http.NoBody)
-		req.RemoteAddr = "192.0.2.1:1234"
+		req := tmpl.Clone(ctx) // the same request as NewRequest makes, without parsing the URL again
 		w := &simWriter{header: http.Header{}}
 		h.ServeHTTP(w, req)
 		if reason := w.header.Get(HeaderReason); reason != "" {

@@ -71,6 +71,7 @@ type Sim struct {
 	rec    *recorder
 	base   context.Context
 	wg     sync.WaitGroup
+	idle   []chan func() // workers waiting for a request to run, last idle first
 	ran    bool
 }
 
@@ -224,9 +225,7 @@ func (s *Sim) send(t Target, rec *TraceRecord, try int) {
 	if dl := s.sc.Client.Deadline; dl > 0 {
 		s.at(start+dl, func() { cancel(ErrDeadline) })
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	s.run(func() {
 		name, ok := t.Do(ctx, s.dep)
 		cancel(nil)
 		s.mu.Lock()
@@ -240,7 +239,45 @@ func (s *Sim) send(t Target, rec *TraceRecord, try int) {
 		case try < c.Retries && (c.GiveUp == 0 || s.rng.Float64() >= c.GiveUp) && s.base.Err() == nil && end < s.sc.Duration:
 			s.at(end+c.RetryDelay, func() { s.send(t, rec, try+1) })
 		}
-	}()
+	})
+}
+
+// run runs job on a worker goroutine: the one that went idle last, or a
+// new one. Workers are kept because a new goroutine's stack grows through
+// the policies' calls on every request, which costs about a tenth of the
+// run. The caller holds s.mu.
+func (s *Sim) run(job func()) {
+	if n := len(s.idle); n > 0 {
+		w := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		w <- job
+		return
+	}
+	w := make(chan func(), 1)
+	s.wg.Add(1)
+	go s.work(w, job)
+}
+
+// work runs jobs until the simulation ends.
+func (s *Sim) work(w chan func(), job func()) {
+	defer s.wg.Done()
+	done := s.base.Done()
+	for {
+		job()
+		s.mu.Lock()
+		s.idle = append(s.idle, w)
+		s.mu.Unlock()
+		select {
+		case job = <-w:
+		case <-done:
+			select {
+			case job = <-w: // handed over as the simulation ended
+				job()
+			default:
+			}
+			return
+		}
+	}
 }
 
 func (s *Sim) sample(b int) {
