@@ -64,7 +64,8 @@ type Sim struct {
 	span time.Duration // Duration rounded up to whole buckets
 
 	mu     sync.Mutex
-	rng    *rand.Rand
+	rng    *rand.Rand // the dependency's and the clients' draws
+	arr    *rand.Rand // arrivals alone: every config sees the same requests
 	start  time.Time
 	events eventHeap
 	seq    uint64
@@ -94,7 +95,8 @@ func New(sc Scenario, opts Options) (*Sim, error) {
 	if opts.Drain == 0 {
 		opts.Drain = 10*time.Second + sc.Client.Deadline
 	}
-	s := &Sim{sc: sc, opts: opts, rt: opts.Runtime, rng: rand.New(rand.NewPCG(uint64(sc.Seed), 0x62756c7761726b))}
+	s := &Sim{sc: sc, opts: opts, rt: opts.Runtime, rng: rand.New(rand.NewPCG(uint64(sc.Seed), 0x62756c7761726b)),
+		arr: rand.New(rand.NewPCG(uint64(sc.Seed), 0x617272697665))}
 	nb := int((sc.Duration + sc.Bucket - 1) / sc.Bucket)
 	s.span = time.Duration(nb) * sc.Bucket
 	s.rec = newRecorder(nb, len(opts.Gauges))
@@ -189,12 +191,12 @@ func (s *Sim) nextArrival(prev time.Duration) time.Duration {
 	}
 	t := float64(max(prev, 0))
 	for {
-		t += s.rng.ExpFloat64() / m * float64(time.Second)
+		t += s.arr.ExpFloat64() / m * float64(time.Second)
 		if t >= float64(s.sc.Duration) || math.IsInf(t, 0) {
 			return -1
 		}
 		at := time.Duration(t)
-		if s.rng.Float64()*m < rateAt(s.sc.Load, at) {
+		if s.arr.Float64()*m < rateAt(s.sc.Load, at) {
 			return at
 		}
 	}

@@ -119,3 +119,21 @@ func TestSameSeedSameBytes(t *testing.T) {
 		t.Error("seeds 1 and 2 gave the same bytes: the seed is not used")
 	}
 }
+
+// Configs are compared on the same requests: the arrivals do not depend on
+// what the policies or the dependency drew.
+func TestArrivalsIndependentOfPolicies(t *testing.T) {
+	plain := func() (Target, []Gauge) {
+		return TargetFunc(func(ctx context.Context, dep *Dependency) (string, bool) {
+			if err := dep.Call(ctx); err != nil {
+				return "error", false
+			}
+			return "ok", true
+		}), nil
+	}
+	a, _ := run(t, outage(), plain)
+	b, _ := run(t, outage(), breakerAndRetry)
+	if a.Summary.Requests != b.Summary.Requests {
+		t.Errorf("requests: %d without policies, %d with a breaker and retries; want the same arrivals", a.Summary.Requests, b.Summary.Requests)
+	}
+}
