@@ -1,7 +1,5 @@
 package health
 
-import "github.com/bulwark-go/bulwark/internal/catalog"
-
 // Unwatch stops reporting each of policies, so that a policy made again
 // under the same name (a per-key breaker of bulwarkgrpc or bulwarkhttp that
 // was forgotten and is made anew) can be registered in its place. A policy
@@ -11,22 +9,7 @@ import "github.com/bulwark-go/bulwark/internal/catalog"
 // bulwarkgrpc.ClientConfig.Watchers and bulwarkhttp.TransportConfig.Watchers,
 // which follow the breakers those make and forget; [Health.Critical] is the
 // same for critical policies.
-func (h *Health) Unwatch(policies ...any) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	srcs := make([]catalog.Source, len(h.entries))
-	for i, e := range h.entries {
-		srcs[i] = e.src
-	}
-	keep := catalog.Without(srcs, policies)
-	entries := make([]entry, 0, len(keep))
-	for _, e := range h.entries {
-		if len(entries) < len(keep) && keep[len(entries)].Policy == e.src.Policy {
-			entries = append(entries, e)
-		}
-	}
-	h.entries = entries
-}
+func (h *Health) Unwatch(policies ...any) { h.entries.Remove(policies) }
 
 // Critical returns h as a watcher whose Watch is [Health.WatchCritical]:
 // the policies it is given make the service unready while they cannot

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"sync"
 
-	"github.com/bulwark-go/bulwark/internal/catalog"
+	"github.com/bulwark-go/bulwark/internal/exporter"
 )
 
 // ErrWatched is returned, wrapped, by [Health.Watch] and
@@ -47,23 +46,19 @@ type PolicyReport struct {
 // Health reports the state of the policies registered with it. It is safe
 // for concurrent use; policies may be registered while the handlers serve.
 type Health struct {
-	mu      sync.Mutex
-	entries []entry
-}
-
-type entry struct {
-	src      catalog.Source
-	critical bool
+	entries exporter.Set[bool] // Data: critical
 }
 
 // New returns a Health with no policies registered.
 func New() *Health { return &Health{} }
 
-// Watch registers policies to report. A policy is one of bulwark's:
-// *breaker.Breaker, *bulkhead.Bulkhead, *adaptive.Limiter,
+// Watch registers policies to report. A policy is any
+// [bulwark.Watchable]: every bulwark policy with live figures
+// (*breaker.Breaker, *bulkhead.Bulkhead, *adaptive.Limiter,
 // *ratelimit.Limiter, *ratelimit.Keyed, *retry.Retry, *timeout.Timeout,
-// *fallback.Fallback, *hedge.Hedger, *chaos.Injector or *recovery.Recovery.
-// Watch fails, and registers none of them, if one is of another type or has
+// *fallback.Fallback, *hedge.Hedger, *chaos.Injector, *recovery.Recovery),
+// or a program's own. Watch fails, and registers none of them, if one does
+// not implement bulwark.Watchable (or its Description is invalid) or has
 // the kind and name of a policy already registered.
 func (h *Health) Watch(policies ...any) error { return h.watch(false, policies) }
 
@@ -73,48 +68,34 @@ func (h *Health) Watch(policies ...any) error { return h.watch(false, policies) 
 func (h *Health) WatchCritical(policies ...any) error { return h.watch(true, policies) }
 
 func (h *Health) watch(critical bool, policies []any) error {
-	srcs, err := catalog.OfAll(policies)
+	srcs, err := exporter.OfAll(policies)
 	if err != nil {
 		return fmt.Errorf("health: %w", err)
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	have := make([]catalog.Source, len(h.entries))
-	for i, e := range h.entries {
-		have[i] = e.src
+	entries := make([]exporter.Entry[bool], len(srcs))
+	for i, src := range srcs {
+		entries[i] = exporter.Entry[bool]{Source: src, Data: critical}
 	}
-	if d, ok := catalog.Duplicate(have, srcs); ok {
-		return fmt.Errorf("%w: %s %q", ErrWatched, d.Kind.Policy, d.Name)
-	}
-	for _, src := range srcs {
-		h.entries = append(h.entries, entry{src: src, critical: critical})
-	}
-	return nil
+	return h.entries.Add(ErrWatched, entries)
 }
 
 // Report reads every registered policy now.
 func (h *Health) Report() Report {
-	h.mu.Lock()
-	entries := h.entries[:len(h.entries):len(h.entries)]
-	h.mu.Unlock()
+	entries := h.entries.List()
 	r := Report{Status: StatusOK, Policies: make([]PolicyReport, 0, len(entries))}
 	for _, e := range entries {
-		k := e.src.Kind
-		values := make([]float64, k.Width())
-		state := e.src.Read(values)
+		k := e.Desc
+		values, state := e.Read(nil)
 		p := PolicyReport{
-			Name: e.src.Name, Kind: k.Policy, Critical: e.critical, State: state,
-			Ready: !e.critical || !k.IsUnready(state),
+			Name: e.Name, Kind: k.Policy, Critical: e.Data, State: state,
+			Ready: !e.Data || !k.IsUnready(state),
 		}
 		if len(k.Figures) > 0 {
 			p.Figures = make(map[string]any, len(k.Figures))
 		}
 		i := 0
 		for _, f := range k.Figures {
-			key := f.Name
-			if f.Unit == "s" {
-				key += "_seconds"
-			}
+			key := exporter.HealthKey(f)
 			if f.Label == "" {
 				if !math.IsNaN(values[i]) { // NaN: does not apply to this policy
 					p.Figures[key] = number(values[i])

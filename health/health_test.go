@@ -115,13 +115,12 @@ func TestHalfOpenIsReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A breaker in half-open needs traffic to find out whether the
-	// dependency is back: the catalog marks only open states unready.
+	// dependency is back: its Description marks only open states unready.
 	for _, tt := range []struct {
 		state string
 		ready bool
 	}{{"closed", true}, {"half-open", true}, {"open", false}, {"forced-open", false}, {"forced-closed", true}, {"disabled", true}, {"metrics-only", true}} {
-		src := h.entries[0].src
-		if got := !src.Kind.IsUnready(tt.state); got != tt.ready {
+		if got := !db.Describe().IsUnready(tt.state); got != tt.ready {
 			t.Errorf("state %s: ready %v, want %v", tt.state, got, tt.ready)
 		}
 	}
@@ -176,7 +175,7 @@ func TestWatchRejects(t *testing.T) {
 		t.Errorf("WatchCritical(same name): %v, want ErrWatched", err)
 	}
 	other := must(breaker.New(breaker.Config{Name: "other"}))
-	if err := h.Watch(other, "x"); err == nil || !strings.Contains(err.Error(), "policy 1: string is not a bulwark policy") {
+	if err := h.Watch(other, "x"); err == nil || !strings.Contains(err.Error(), "policy 1: string does not implement bulwark.Watchable") {
 		t.Errorf("Watch(x): %v", err)
 	}
 	if got := len(h.Report().Policies); got != 1 {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/catalog"
+	"github.com/bulwark-go/bulwark/internal/exporter"
 )
 
 // ScopeName is the instrumentation scope of the meter Metrics uses.
@@ -54,16 +54,16 @@ var ErrConfig = errors.New("otelmetrics: invalid config")
 //
 // A Metrics is safe for concurrent use.
 type Metrics struct {
+	meter      metric.Meter
 	counters   map[*catalog.Metric]metric.Int64ObservableCounter
 	histograms map[*catalog.Metric]metric.Float64Histogram
-	watched    *watchSet
 	countReg   metric.Registration
+	index      *exporter.Index[*series]
+	watched    exporter.Set[*watched]
+	kinds      exporter.Kinds[*kindInstruments]
 
-	createMu sync.Mutex // serialises the making of series, and writers of index
-	index    atomic.Pointer[map[seriesKey]*series]
-	cache    [cacheSize]atomic.Pointer[series] // see Observe
-	cellsMu  sync.Mutex                        // serialises writers of cells
-	cells    atomic.Pointer[[]*cell]           // every counter cell, for the callback
+	cellsMu sync.Mutex              // serialises writers of cells
+	cells   atomic.Pointer[[]*cell] // every counter cell, for the callback
 }
 
 // New creates bulwark's instruments on a meter of cfg.MeterProvider and
@@ -83,6 +83,7 @@ func New(cfg Config) (*Metrics, error) {
 	}
 	meter := mp.Meter(ScopeName)
 	m := &Metrics{
+		meter:      meter,
 		counters:   map[*catalog.Metric]metric.Int64ObservableCounter{},
 		histograms: map[*catalog.Metric]metric.Float64Histogram{},
 	}
@@ -108,15 +109,10 @@ func New(cfg Config) (*Metrics, error) {
 		m.counters[c] = n
 		counters = append(counters, n)
 	}
-	empty := map[seriesKey]*series{}
-	m.index.Store(&empty)
+	m.index = exporter.NewIndex(func(policy, name string) *series { return newSeries(m, policy, name) })
 	m.cells.Store(new([]*cell))
 	if m.countReg, err = meter.RegisterCallback(m.observeCells, counters...); err != nil {
 		return nil, fmt.Errorf("otelmetrics: registering the counter callback: %w", err)
-	}
-	if m.watched, err = newWatchSet(meter); err != nil {
-		m.countReg.Unregister()
-		return nil, err
 	}
 	return m, nil
 }
@@ -124,7 +120,13 @@ func New(cfg Config) (*Metrics, error) {
 // Close unregisters the callbacks that report the counters and the watched
 // policies' snapshots, so that the meter provider stops reporting them.
 // Histograms (pipeline durations, waits) keep recording.
-func (m *Metrics) Close() error { return errors.Join(m.countReg.Unregister(), m.watched.close()) }
+func (m *Metrics) Close() error {
+	errs := []error{m.countReg.Unregister()}
+	for _, k := range m.kinds.All() {
+		errs = append(errs, k.close())
+	}
+	return errors.Join(errs...)
+}
 
 // observeCells reports every counter.
 func (m *Metrics) observeCells(_ context.Context, o metric.Observer) error {
@@ -146,52 +148,6 @@ func (m *Metrics) newCell(inst metric.Int64ObservableCounter, kv ...attribute.Ke
 }
 
 // Observe counts e. It implements [bulwark.Observer].
-func (m *Metrics) Observe(e bulwark.Event) {
-	// A policy reports every event with the same Policy and Name strings,
-	// so their addresses pick a cache slot; the slot's series is used only
-	// if its policy and name equal the event's (string comparison
-	// short-cuts on equal addresses). A miss falls back to the map.
-	slot := &m.cache[cacheSlot(e.Policy, e.Name)]
-	s := slot.Load()
-	if s == nil || s.name != e.Name || s.policy != e.Policy {
-		s = (*m.index.Load())[seriesKey{e.Policy, e.Name}]
-		if s == nil {
-			s = m.series(e.Policy, e.Name)
-		}
-		slot.Store(s)
-	}
-	s.observe(e)
-}
-
-// cacheSize is the number of slots of Metrics.cache, a power of two.
-const cacheSize = 256
-
-// cacheSlot hashes the addresses of a policy's kind and name strings. The
-// addresses serve only as a hint: they are never dereferenced.
-func cacheSlot(policy, name string) uintptr {
-	const k = 0x9E3779B97F4A7C15 // 2⁶⁴/φ, Fibonacci hashing
-	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(policy))))
-	n := uint64(uintptr(unsafe.Pointer(unsafe.StringData(name))))
-	return uintptr(((n ^ p*k) * k) >> (64 - 8))
-}
-
-// series returns the series of (policy, name), making them if need be.
-func (m *Metrics) series(policy, name string) *series {
-	m.createMu.Lock()
-	defer m.createMu.Unlock()
-	old := *m.index.Load()
-	k := seriesKey{policy, name}
-	if s := old[k]; s != nil {
-		return s
-	}
-	s := newSeries(m, policy, name)
-	next := make(map[seriesKey]*series, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[k] = s
-	m.index.Store(&next)
-	return s
-}
+func (m *Metrics) Observe(e bulwark.Event) { m.index.Get(e.Policy, e.Name).observe(e) }
 
 var background = context.Background()

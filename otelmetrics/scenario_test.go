@@ -78,7 +78,7 @@ func TestScenario(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m, r := newTest(t)
 		seen := 0
-		scenario.Run(t, exporter(m), func(point string) {
+		scenario.Run(t, scenarioExporter(m), func(point string) {
 			seen++
 			want, ok := scenarioWant[point]
 			if !ok {
@@ -114,8 +114,8 @@ func TestScenario(t *testing.T) {
 	})
 }
 
-// exporter adapts m to the scenario.
-func exporter(m *Metrics) scenario.Exporter {
+// scenarioExporter adapts m to the scenario.
+func scenarioExporter(m *Metrics) scenario.Exporter {
 	return scenario.Exporter{Observer: m, Watch: m.Watch, Pipeline: m.Pipeline}
 }
 

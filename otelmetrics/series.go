@@ -16,8 +16,6 @@ const (
 	numOutcomes = catalog.NumOutcomes
 )
 
-type seriesKey struct{ policy, name string }
-
 // A cell is one counter series: the count is kept here and reported by the
 // meter's callback at collection time, so that counting is one atomic add.
 type cell struct {

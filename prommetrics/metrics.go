@@ -3,14 +3,12 @@ package prommetrics
 import (
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
-	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/catalog"
+	"github.com/bulwark-go/bulwark/internal/exporter"
 )
 
 // DefaultDurationBuckets are the buckets of bulwark_pipeline_duration_seconds
@@ -52,11 +50,10 @@ var ErrConfig = errors.New("prommetrics: invalid config")
 // by Watch).
 type Metrics struct {
 	fam     *families
-	watched *watchSet
-
-	mu    sync.Mutex // serialises writers of index
-	index atomic.Pointer[map[seriesKey]*series]
-	cache [cacheSize]atomic.Pointer[series] // see Observe
+	reg     prometheus.Registerer
+	index   *exporter.Index[*series]
+	watched exporter.Set[*kindCollector]
+	kinds   exporter.Kinds[*kindCollector]
 }
 
 // New registers bulwark's metrics with cfg.Registerer and returns the
@@ -75,9 +72,8 @@ func New(cfg Config) (*Metrics, error) {
 	if reg == nil {
 		reg = prometheus.DefaultRegisterer
 	}
-	m := &Metrics{fam: newFamilies(durations, waits), watched: newWatchSet()}
-	empty := map[seriesKey]*series{}
-	m.index.Store(&empty)
+	m := &Metrics{fam: newFamilies(durations, waits), reg: reg}
+	m.index = exporter.NewIndex(func(policy, name string) *series { return newSeries(m.fam, policy, name) })
 	if err := reg.Register(&collector{m: m}); err != nil {
 		return nil, fmt.Errorf("prommetrics: registering the metrics: %w", err)
 	}
@@ -85,74 +81,21 @@ func New(cfg Config) (*Metrics, error) {
 }
 
 // Observe counts e. It implements [bulwark.Observer].
-func (m *Metrics) Observe(e bulwark.Event) {
-	// A policy reports every event with the same Policy and Name strings,
-	// so their addresses pick a cache slot; the slot's series is used only
-	// if its policy and name equal the event's (see same). A miss falls
-	// back to the map.
-	slot := &m.cache[cacheSlot(e.Policy, e.Name)]
-	s := slot.Load()
-	if s == nil || !same(s.name, e.Name) || !same(s.policy, e.Policy) {
-		s = (*m.index.Load())[seriesKey{e.Policy, e.Name}]
-		if s == nil {
-			s = m.series(e.Policy, e.Name)
-		}
-		slot.Store(s)
-	}
-	s.observe(e)
-}
+func (m *Metrics) Observe(e bulwark.Event) { m.index.Get(e.Policy, e.Name).observe(e) }
 
-// same reports whether a == b. Strings that share their bytes, as a
-// policy's Name does from one event to the next, compare without a call.
-func same(a, b string) bool {
-	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
-}
-
-// cacheSize is the number of slots of Metrics.cache, a power of two.
-const cacheSize = 256
-
-// cacheSlot hashes the addresses of a policy's kind and name strings. The
-// addresses serve only as a hint: they are never dereferenced.
-func cacheSlot(policy, name string) uintptr {
-	const k = 0x9E3779B97F4A7C15 // 2⁶⁴/φ, Fibonacci hashing
-	p := uint64(uintptr(unsafe.Pointer(unsafe.StringData(policy))))
-	n := uint64(uintptr(unsafe.Pointer(unsafe.StringData(name))))
-	return uintptr(((n ^ p*k) * k) >> (64 - 8))
-}
-
-// series returns the series of (policy, name), making them if need be.
-func (m *Metrics) series(policy, name string) *series {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	old := *m.index.Load()
-	k := seriesKey{policy, name}
-	if s := old[k]; s != nil {
-		return s
-	}
-	s := newSeries(m.fam, policy, name)
-	next := make(map[seriesKey]*series, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[k] = s
-	m.index.Store(&next)
-	return s
-}
-
-// collector is what New registers: every family, and the gauges of the
-// watched policies.
+// collector is what New registers: every family counted from events. The
+// gauges of watched policies are registered by kind, as Watch first meets
+// each (see kindCollector).
 type collector struct{ m *Metrics }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, f := range c.m.fam.all {
 		f.Describe(ch)
 	}
-	describeSnapshots(ch)
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, f := range c.m.fam.all {
 		f.Collect(ch)
 	}
-	c.m.watched.collect(ch)
 }

@@ -9,8 +9,6 @@ import (
 	"github.com/bulwark-go/bulwark/internal/catalog"
 )
 
-type seriesKey struct{ policy, name string }
-
 // series holds the counters of one policy instance, resolved once so that
 // observing an event is an array index and an atomic add.
 type series struct {

@@ -1,19 +1,12 @@
 package prommetrics
 
-import "github.com/bulwark-go/bulwark/internal/catalog"
-
-// Unwatch stops reading the Snapshot of each of policies, so that a policy
-// made again under the same name (a per-key breaker of bulwarkgrpc or
-// bulwarkhttp that was forgotten and is made anew) can be watched in its
-// place. A policy is recognised by identity, not by name; one not watched
-// is ignored. Its counters keep their values, as Prometheus counters must.
+// Unwatch stops reading each of policies, so that a policy made again under
+// the same name (a per-key breaker of bulwarkgrpc or bulwarkhttp that was
+// forgotten and is made anew) can be watched in its place. A policy is
+// recognised by identity, not by name; one not watched is ignored. Its
+// counters keep their values, as Prometheus counters must.
 //
 // Watch and Unwatch together make a Metrics a watcher for
 // bulwarkgrpc.ClientConfig.Watchers and bulwarkhttp.TransportConfig.Watchers,
 // which follow the breakers those make and forget.
-func (m *Metrics) Unwatch(policies ...any) {
-	w := m.watched
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.srcs = catalog.Without(w.srcs, policies)
-}
+func (m *Metrics) Unwatch(policies ...any) { m.watched.Remove(policies) }

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/bulwark-go/bulwark/internal/catalog"
+	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/exporter"
 )
 
 // ErrWatched is returned, wrapped, by [Metrics.Watch] for a policy whose
@@ -16,119 +16,113 @@ import (
 // series.
 var ErrWatched = errors.New("prommetrics: already watched")
 
-// Watch adds gauges for each policy, read from its Snapshot when the
-// registry is scraped, and creates its counters at zero so that they are
-// exported before the first event.
+// Watch adds gauges for each policy, read from it ([bulwark.Watchable]'s
+// Collect) when the registry is scraped, and creates its counters at zero so
+// that they are exported before the first event.
 //
-// A policy is one of bulwark's: *breaker.Breaker, *bulkhead.Bulkhead, *adaptive.Limiter,
+// A policy is any [bulwark.Watchable]: every bulwark policy with live
+// figures (*breaker.Breaker, *bulkhead.Bulkhead, *adaptive.Limiter,
 // *ratelimit.Limiter, *ratelimit.Keyed, *retry.Retry, *timeout.Timeout,
-// *fallback.Fallback, *hedge.Hedger, *chaos.Injector or *recovery.Recovery.
-// Watch fails, and watches none of policies, if one is of another type or if
-// a policy of the same kind and name is already watched.
+// *fallback.Fallback, *hedge.Hedger, *chaos.Injector, *recovery.Recovery),
+// or a program's own. The gauges of a kind of policy are registered with
+// the Registerer the first time one is watched. Watch fails, and watches
+// none of policies, if one does not implement bulwark.Watchable (or its
+// Description is invalid), if its gauges clash with metrics the Registerer
+// holds, or if a policy of the same kind and name is already watched.
 func (m *Metrics) Watch(policies ...any) error {
-	srcs, err := catalog.OfAll(policies)
+	srcs, err := exporter.OfAll(policies)
 	if err != nil {
 		return fmt.Errorf("prommetrics: Watch: %w", err)
 	}
-	if err := m.watched.add(srcs); err != nil {
+	entries := make([]exporter.Entry[*kindCollector], len(srcs))
+	for i, src := range srcs {
+		k, err := m.kinds.Get(src.Desc, m.newKindCollector)
+		if err != nil {
+			return fmt.Errorf("prommetrics: Watch: %s %q: %w", src.Desc.Policy, src.Name, err)
+		}
+		entries[i] = exporter.Entry[*kindCollector]{Source: src, Data: k}
+	}
+	if err := m.watched.Add(ErrWatched, entries); err != nil {
 		return err
 	}
 	for _, src := range srcs {
-		m.series(src.Kind.Policy, src.Name)
+		m.index.Get(src.Desc.Policy, src.Name)
 	}
 	return nil
 }
 
-// kindDescs describe the metrics read from one kind of policy.
-type kindDescs struct {
+// kindCollector exports the gauges of the watched policies of one kind.
+type kindCollector struct {
+	m       *Metrics
+	desc    *bulwark.Description
 	state   *prometheus.Desc // nil if the kind has no states
 	figures []*prometheus.Desc
 	types   []prometheus.ValueType
 }
 
-var snapshotDescs = func() map[*catalog.Kind]kindDescs {
-	out := map[*catalog.Kind]kindDescs{}
-	for _, k := range catalog.Kinds {
-		var d kindDescs
-		if k.States != nil {
-			d.state = prometheus.NewDesc(k.StatePromName(),
-				"1 for the state the "+k.Policy+" is in, 0 for the others.", []string{"name", "state"}, nil)
-		}
-		for _, f := range k.Figures {
-			typ := prometheus.GaugeValue
-			if f.Counter {
-				typ = prometheus.CounterValue
-			}
-			labels := []string{"name"}
-			if f.Label != "" {
-				labels = append(labels, f.Label)
-			}
-			d.figures = append(d.figures, prometheus.NewDesc(k.PromName(f), f.Help, labels, nil))
-			d.types = append(d.types, typ)
-		}
-		out[k] = d
+// newKindCollector makes the collector of d's kind and registers it.
+func (m *Metrics) newKindCollector(d *bulwark.Description) (*kindCollector, error) {
+	k := &kindCollector{m: m, desc: d}
+	if d.States != nil {
+		k.state = prometheus.NewDesc(exporter.StatePromName(d), exporter.StateHelp(d), []string{"name", "state"}, nil)
 	}
-	return out
-}()
+	for _, f := range d.Figures {
+		typ := prometheus.GaugeValue
+		if f.Counter {
+			typ = prometheus.CounterValue
+		}
+		labels := []string{"name"}
+		if f.Label != "" {
+			labels = append(labels, f.Label)
+		}
+		k.figures = append(k.figures, prometheus.NewDesc(exporter.PromName(d, f), f.Help, labels, nil))
+		k.types = append(k.types, typ)
+	}
+	if k.state == nil && len(k.figures) == 0 {
+		return k, nil // nothing to register (recovery)
+	}
+	if err := m.reg.Register(k); err != nil {
+		return nil, fmt.Errorf("registering the gauges: %w", err)
+	}
+	return k, nil
+}
 
-func describeSnapshots(ch chan<- *prometheus.Desc) {
-	for _, k := range catalog.Kinds {
-		d := snapshotDescs[k]
-		if d.state != nil {
-			ch <- d.state
-		}
-		for _, f := range d.figures {
-			ch <- f
-		}
+func (k *kindCollector) Describe(ch chan<- *prometheus.Desc) {
+	if k.state != nil {
+		ch <- k.state
+	}
+	for _, f := range k.figures {
+		ch <- f
 	}
 }
 
-type watchSet struct {
-	mu   sync.Mutex
-	srcs []catalog.Source
-}
-
-func newWatchSet() *watchSet { return &watchSet{} }
-
-func (w *watchSet) add(srcs []catalog.Source) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if d, ok := catalog.Duplicate(w.srcs, srcs); ok {
-		return fmt.Errorf("%w: %s %q", ErrWatched, d.Kind.Policy, d.Name)
-	}
-	w.srcs = append(w.srcs, srcs...)
-	return nil
-}
-
-func (w *watchSet) collect(ch chan<- prometheus.Metric) {
-	w.mu.Lock()
-	srcs := w.srcs[:len(w.srcs):len(w.srcs)]
-	w.mu.Unlock()
-	for _, s := range srcs {
-		d := snapshotDescs[s.Kind]
-		values := make([]float64, s.Kind.Width())
-		state := s.Read(values)
-		if d.state != nil {
-			for _, st := range s.Kind.States {
-				v := 0.0
-				if st == state {
-					v = 1
-				}
-				ch <- prometheus.MustNewConstMetric(d.state, prometheus.GaugeValue, v, s.Name, st)
+func (k *kindCollector) Collect(ch chan<- prometheus.Metric) {
+	var buf []float64
+	for _, e := range k.m.watched.List() {
+		if e.Data != k {
+			continue
+		}
+		values, state := e.Read(buf)
+		buf = values
+		for _, st := range k.desc.States {
+			v := 0.0
+			if st == state {
+				v = 1
 			}
+			ch <- prometheus.MustNewConstMetric(k.state, prometheus.GaugeValue, v, e.Name, st)
 		}
 		i := 0
-		for j, f := range s.Kind.Figures {
+		for j, f := range k.desc.Figures {
 			if f.Label == "" {
 				if !math.IsNaN(values[i]) { // NaN: does not apply to this policy
-					ch <- prometheus.MustNewConstMetric(d.figures[j], d.types[j], values[i], s.Name)
+					ch <- prometheus.MustNewConstMetric(k.figures[j], k.types[j], values[i], e.Name)
 				}
 				i++
 				continue
 			}
 			for _, lv := range f.Values {
 				if !math.IsNaN(values[i]) {
-					ch <- prometheus.MustNewConstMetric(d.figures[j], d.types[j], values[i], s.Name, lv)
+					ch <- prometheus.MustNewConstMetric(k.figures[j], k.types[j], values[i], e.Name, lv)
 				}
 				i++
 			}

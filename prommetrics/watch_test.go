@@ -30,7 +30,7 @@ func TestWatchRejects(t *testing.T) {
 	}{
 		{"same kind and name", []any{again}, ErrWatched, `breaker "db"`},
 		{"twice in one call", []any{other, other}, ErrWatched, `breaker "cache"`},
-		{"unknown type", []any{other, 42}, nil, "policy 1: int is not a bulwark policy"},
+		{"unknown type", []any{other, 42}, nil, "policy 1: int does not implement bulwark.Watchable"},
 		{"nil", []any{nil}, nil, "policy 0: policy is nil"},
 	}
 	for _, tt := range tests {

@@ -2,14 +2,12 @@ package catalog
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/bulwark-go/bulwark"
-	"github.com/bulwark-go/bulwark/retry"
 )
 
 func TestBuckets(t *testing.T) {
@@ -90,20 +88,5 @@ func TestCounters(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestOfAll(t *testing.T) {
-	r := must(retry.New(retry.Config{Name: "r"}))
-	srcs, err := OfAll([]any{r, r})
-	if err != nil || len(srcs) != 2 || srcs[1].Name != "r" || srcs[1].Kind != retryKind {
-		t.Fatalf("OfAll = %+v, %v; want two retry sources", srcs, err)
-	}
-	for _, bad := range [][]any{{r, 42}, {r, r, nil}} {
-		srcs, err := OfAll(bad)
-		want := fmt.Sprintf("policy %d: ", len(bad)-1)
-		if srcs != nil || err == nil || !strings.HasPrefix(err.Error(), want) {
-			t.Errorf("OfAll(%v) = %v, %v; want an error starting %q", bad, srcs, err, want)
-		}
 	}
 }
