@@ -22,6 +22,7 @@ type clientBody struct {
 	idle     time.Duration
 	deadline time.Time // the request's; zero for none
 	armed    atomic.Bool
+	eof      atomic.Bool // Read has returned io.EOF
 }
 
 func newClientBody(rc io.ReadCloser, w http.ResponseWriter, idle time.Duration, ctx context.Context) *clientBody {
@@ -31,6 +32,34 @@ func newClientBody(rc io.ReadCloser, w http.ResponseWriter, idle time.Duration, 
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
+	b.arm()
+	n, err := b.rc.Read(p)
+	if err != nil {
+		if err == io.EOF {
+			b.eof.Store(true)
+		}
+		b.disarm()
+	}
+	return n, err
+}
+
+// Close closes the body. net/http's server reads what is left of an
+// unfinished body (up to 256 KiB) when it is closed, so that the
+// connection can be reused; that reading runs under the same deadlines as
+// Read, so that a client trickling its body cannot hold the goroutine that
+// closes it (and the request's bulkhead slot) longer than they allow.
+func (b *clientBody) Close() error {
+	if !b.eof.Load() {
+		b.arm()
+	}
+	err := b.rc.Close()
+	b.disarm()
+	return err
+}
+
+// arm sets the read deadline of the next read: client_body_timeout from
+// now, but no later than the request's deadline.
+func (b *clientBody) arm() {
 	d := b.deadline
 	if b.idle > 0 {
 		if next := time.Now().Add(b.idle); d.IsZero() || next.Before(d) {
@@ -42,16 +71,6 @@ func (b *clientBody) Read(p []byte) (int, error) {
 			b.armed.Store(true)
 		}
 	}
-	n, err := b.rc.Read(p)
-	if err != nil {
-		b.disarm()
-	}
-	return n, err
-}
-
-func (b *clientBody) Close() error {
-	b.disarm()
-	return b.rc.Close()
 }
 
 // disarm lifts the read deadline this body set, if any.

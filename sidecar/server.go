@@ -340,6 +340,7 @@ func (s *Server) Handler() http.Handler {
 		req = cleanRequestPath(req)
 		r := s.gen.Load().match(req)
 		if r == nil {
+			closeUnread(w, req)
 			w.Header().Set(HeaderReason, "no_route")
 			http.Error(w, "no route for this path", http.StatusNotFound)
 			return
