@@ -34,7 +34,7 @@ func ExampleNew() {
 func ExampleConfig_handles() {
 	errNotFound := errors.New("not found")
 	fb, _ := fallback.New(fallback.Config{
-		Func:    fallback.Value(0),
+		Func:      fallback.Value(0),
 		IsHandled: func(err error) bool { return !errors.Is(err, errNotFound) }, // a miss is an answer
 	})
 	call := func(ctx context.Context, callErr error) {
