@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"runtime"
 	"slices"
@@ -98,7 +99,23 @@ type Result struct {
 	// Lag is the longest a 10 ms timer of the runner fired late during the
 	// run: how starved of CPU the process was, which every latency
 	// includes.
-	Lag time.Duration
+	Lag  time.Duration
+	lags []lagSample // the late ticks, in order
+}
+
+// lagSample is a tick of the runner's 10 ms timer that fired late.
+type lagSample struct{ at, late time.Duration }
+
+// lagDuring returns the most a tick fired late between from and to (from
+// the scenario's start).
+func (r *Result) lagDuring(from, to time.Duration) time.Duration {
+	var worst time.Duration
+	for _, l := range r.lags {
+		if l.at >= from && l.at <= to+10*time.Millisecond {
+			worst = max(worst, l.late)
+		}
+	}
+	return worst
 }
 
 // bucketWidth is the width of the time buckets of the charts and of the
@@ -118,9 +135,9 @@ func schedule(sc Scenario, scale float64) []time.Duration {
 		if load == 0 {
 			load = 1
 		}
-		interval := time.Duration(float64(time.Second) / (sc.Rate * load))
-		for t := time.Duration(0); t < d; t += interval {
-			out = append(out, start+t)
+		n := int(math.Round(d.Seconds() * sc.Rate * load))
+		for i := range n {
+			out = append(out, start+time.Duration(int64(d)*int64(i)/int64(n)))
 		}
 		start += d
 	}
@@ -196,9 +213,9 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		l.up.begin(t0)
 	}
 	var wg sync.WaitGroup
-	lag := make(chan time.Duration, 1)
+	lag := make(chan []lagSample, 1)
 	stopLag := make(chan struct{})
-	go func() { lag <- measureLag(stopLag) }()
+	go func() { lag <- measureLag(t0, stopLag) }()
 	// The phase driver.
 	phaseErr := make(chan error, 1)
 	wg.Go(func() {
@@ -260,8 +277,6 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 		})
 	}
 	wg.Wait()
-	close(stopLag)
-	res.Lag = <-lag
 	select {
 	case err := <-phaseErr:
 		return nil, err
@@ -274,6 +289,11 @@ func Run(ctx context.Context, sc Scenario, opts Options) (*Result, error) {
 	case <-done:
 	case <-time.After(opts.Deadline + time.Second):
 		lost = true
+	}
+	close(stopLag)
+	res.lags = <-lag
+	for _, l := range res.lags {
+		res.Lag = max(res.Lag, l.late)
 	}
 
 	mu.Lock()
@@ -351,19 +371,23 @@ func recovery(calls []Call, from, bucket, end time.Duration) time.Duration {
 	return -1
 }
 
-// measureLag returns the longest a 10 ms timer fired late until stop is
-// closed.
-func measureLag(stop <-chan struct{}) time.Duration {
-	var worst time.Duration
+// measureLag records the ticks of a 10 ms timer that fire more than 1 ms
+// late, until stop is closed.
+func measureLag(t0 time.Time, stop <-chan struct{}) []lagSample {
+	var out []lagSample
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	last := time.Now()
 	for {
 		select {
 		case <-stop:
-			return worst
+			return out
 		case now := <-t.C:
-			worst = max(worst, time.Since(last)-10*time.Millisecond)
+			// A tick's time is when it was due; the receive is when the
+			// runner got to run.
+			if late := time.Since(last) - 10*time.Millisecond; late > time.Millisecond {
+				out = append(out, lagSample{at: time.Since(t0), late: late})
+			}
 			last = now
 		}
 	}
