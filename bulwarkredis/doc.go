@@ -68,7 +68,8 @@
 // and no wait. After 250ms one call probes Redis; when it succeeds, shared
 // limiting resumes. So a dead Redis costs at most 3 Timeouts per
 // replica, then a probe every 250ms, and shared limiting resumes at most
-// 250ms (plus a round trip) after Redis is back.
+// Timeout + 250ms + a round trip after Redis is back (a probe in flight
+// when it comes back may still fail; the next one is 250ms later).
 //
 // A key holding something that is not a limiter's state (garbage, another
 // type) is a fault: the script deletes it and decides as for a full

@@ -51,8 +51,8 @@ const (
 	DefaultRedisFailures = 3
 	// DefaultRedisWait is how long the breaker around Redis stays open
 	// before one call probes Redis again: with the defaults, shared
-	// limiting resumes at most this long (plus the probe's round trip)
-	// after Redis is back.
+	// limiting resumes at most Timeout + this long + a round trip after
+	// Redis is back.
 	DefaultRedisWait = 250 * time.Millisecond
 )
 

@@ -132,8 +132,8 @@ func TestLimiterRedisBreaker(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			addr, out, back := f.start(t)
 			c := clientTo(t, addr)
-			const wait = 200 * time.Millisecond
-			lim, err := NewLimiter(c, LimiterConfig{Rate: 1000, Burst: 1000, Timeout: 100 * time.Millisecond, Outage: OutageOpen,
+			const wait, timeout = 200 * time.Millisecond, 100 * time.Millisecond
+			lim, err := NewLimiter(c, LimiterConfig{Rate: 1000, Burst: 1000, Timeout: timeout, Outage: OutageOpen,
 				RedisBreaker: &breaker.Config{Window: breaker.WindowConsecutive, WindowSize: 2, WaitDuration: wait, HalfOpenCalls: 1}})
 			if err != nil {
 				t.Fatal(err)
@@ -172,8 +172,10 @@ func TestLimiterRedisBreaker(t *testing.T) {
 				}
 				time.Sleep(time.Millisecond)
 			}
-			if el := time.Since(resumed); el > wait+allowance {
-				t.Errorf("shared limiting resumed %v after Redis was back; want within the breaker's wait %v (+%v)", el, wait, allowance)
+			// The bound: a probe in flight when Redis came back (at most
+			// Timeout), the breaker's wait, and the next probe's round trip.
+			if el := time.Since(resumed); el > timeout+wait+allowance {
+				t.Errorf("shared limiting resumed %v after Redis was back; want within Timeout + the breaker's wait, %v (+%v)", el, timeout+wait, allowance)
 			}
 		})
 	}
