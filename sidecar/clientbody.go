@@ -57,6 +57,18 @@ func (b *clientBody) Close() error {
 	return err
 }
 
+// finish is called when the handler returns: a body read to its end has
+// its deadline lifted; an unfinished one keeps it, so that net/http's
+// reading of the rest (before it reuses or closes the connection) is
+// bounded too.
+func (b *clientBody) finish() {
+	if b.eof.Load() {
+		b.disarm()
+		return
+	}
+	b.arm()
+}
+
 // arm sets the read deadline of the next read: client_body_timeout from
 // now, but no later than the request's deadline.
 func (b *clientBody) arm() {

@@ -347,8 +347,8 @@ var _ = atomic.Int32{}
 // A request refused before its body is read (shed, rate limited, no
 // route) is answered at once, whatever its client does with the rest of
 // the body: net/http would otherwise read what is left before answering.
-// (A breaker-open refusal of a trickling upload is not covered yet: see
-// the closing note of issue 11.)
+// The same for a request refused by the open breaker after the proxy took
+// its body.
 func TestRefusedUploadAnsweredAtOnce(t *testing.T) {
 	release := make(chan struct{})
 	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
@@ -363,6 +363,7 @@ func TestRefusedUploadAnsweredAtOnce(t *testing.T) {
 	})
 	f := newFixture(t, `routes:
   - {name: shed, prefix: /shed, upstream: '%[1]s', bulkhead: {max_concurrent: 1}}
+  - {name: open, prefix: /open, upstream: '%[1]s', breaker: {window: consecutive, window_size: 1, wait: 1m}}
 `, up)
 	held := make(chan struct{})
 	go func() {
@@ -380,11 +381,12 @@ func TestRefusedUploadAnsweredAtOnce(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	must(f.s.Breaker("open"))(t).ForceOpen()
 	addr := strings.TrimPrefix(f.proxy.URL, "http://")
 	for _, tc := range []struct {
 		path string
 		want int
-	}{{"/shed/x", 503}, {"/nowhere", 404}} {
+	}{{"/shed/x", 503}, {"/open/x", 503}, {"/nowhere", 404}} {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)

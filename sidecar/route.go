@@ -51,6 +51,7 @@ type route struct {
 type requestInfo struct {
 	attempts atomic.Int32
 	injected atomic.Bool // the last attempt was answered by chaos
+	body     *clientBody // the client's body, nil for none
 	outcome  Outcome
 	decided  bool
 }
@@ -151,7 +152,8 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	out := req.WithContext(context.WithValue(ctx, infoKey{}, info))
 	if req.Body != nil && req.Body != http.NoBody {
 		body := newClientBody(req.Body, w, r.cfg.ClientBodyTimeout, ctx)
-		defer body.disarm()
+		defer body.finish()
+		info.body = body
 		out.Body = body
 	}
 	r.proxy.ServeHTTP(w, out)
@@ -214,6 +216,11 @@ func (r *route) proxyError(w http.ResponseWriter, req *http.Request, err error) 
 	info.decided = true
 	if n := info.attempts.Load(); n > 1 {
 		w.Header().Set(HeaderAttempts, strconv.Itoa(int(n)))
+	}
+	if info.body != nil && !info.body.eof.Load() {
+		// Refused with the body unread (breaker open, upstream down):
+		// answer now rather than after net/http reads the rest of it.
+		w.Header().Set("Connection", "close")
 	}
 	var body *bulwarkhttp.RequestBodyError
 	var open *breaker.OpenError
