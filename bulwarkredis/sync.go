@@ -144,7 +144,7 @@ type BreakerSync struct {
 	wake       chan struct{}
 
 	queued, published, received, applied, errs, claims atomic.Uint64
-	offset, rtt                                         atomic.Int64 // Redis's clock minus ours; the round trip that measured it
+	offset, rtt                                        atomic.Int64 // Redis's clock minus ours; the round trip that measured it
 }
 
 // pending is a local change waiting to be published.
