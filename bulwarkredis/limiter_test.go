@@ -54,8 +54,9 @@ func within(got, want time.Duration) bool { return got <= want && got > want-sla
 func TestLimiterSharedBurstAndSpacing(t *testing.T) {
 	c1, c2 := newClient(t), newClient(t)
 	prefix := testPrefix(t, c1)
-	const interval = 20 * time.Minute                                                                       // 3 per hour: the real time the test takes is noise
-	cfg := LimiterConfig{Name: "api", Limit: 3, Per: time.Hour, Burst: 3, Prefix: prefix, RefusalCache: -1} // advance moves time under the refusal cache
+	const interval = 20 * time.Minute // 3 per hour: the real time the test takes is noise
+	// No refusal cache: advance moves time under it.
+	cfg := LimiterConfig{Name: "api", Limit: 3, Per: time.Hour, Burst: 3, Prefix: prefix, RefusalCache: -1}
 	r1, err := NewLimiter(c1, cfg)
 	if err != nil {
 		t.Fatal(err)
