@@ -3,6 +3,12 @@ package bulwark
 import (
 	"context"
 	"errors"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,7 +58,8 @@ func (m multiObserver) Observe(e Event) {
 	}
 }
 
-// Kind says what an [Event] reports.
+// Kind says what an [Event] reports. bulwark defines the kinds below;
+// another package defines its own with [NewKind] (lockorder.KindInversion).
 type Kind uint8
 
 // The kinds of events. Each names the Event fields it fills in beyond Kind,
@@ -86,10 +93,6 @@ const (
 	KindHedgeWon
 	// KindPanic: a panic was recovered. Err holds it; Stack is the stack.
 	KindPanic
-	// KindInversion: a lock-order inversion was detected. Err describes it.
-	KindInversion
-	// KindLongWait: a lock wait passed the reporting threshold (Delay).
-	KindLongWait
 	// KindWait: a call waited Delay before it was admitted (rate limiter,
 	// bulkhead queue).
 	KindWait
@@ -98,7 +101,9 @@ const (
 	KindLimitChange
 )
 
-var kindNames = [...]string{
+// builtinKinds names the kinds above; kinds holds them and those
+// packages registered with NewKind, indexed by Kind.
+var builtinKinds = [...]string{
 	KindCall:            "call",
 	KindRejected:        "rejected",
 	KindStateChange:     "state_change",
@@ -110,16 +115,67 @@ var kindNames = [...]string{
 	KindHedge:           "hedge",
 	KindHedgeWon:        "hedge_won",
 	KindPanic:           "panic",
-	KindInversion:       "inversion",
-	KindLongWait:        "long_wait",
 	KindWait:            "wait",
 	KindLimitChange:     "limit_change",
 }
 
-// String returns the kind's name in snake case ("state_change").
+var (
+	kindsMu sync.Mutex // serialises NewKind
+	kinds   atomic.Pointer[[]string]
+)
+
+func init() {
+	names := builtinKinds[:]
+	kinds.Store(&names)
+}
+
+// NewKind registers a kind of event that a package other than bulwark
+// reports (lockorder.KindInversion), named name, and returns it. The name
+// is what String returns: the value of the "kind" label of
+// bulwark_events_total and of the log attribute, so it must be snake case
+// and unique. Call NewKind from a package-level variable declaration, once
+// per kind:
+//
+//	var KindDrained = bulwark.NewKind("drained")
+//
+// NewKind panics if name is not snake case or is already taken, or if the
+// 255 values of Kind are all in use.
+func NewKind(name string) Kind {
+	if !isSnake(name) {
+		panic("bulwark: NewKind(" + strconv.Quote(name) + "): the name must be snake case")
+	}
+	kindsMu.Lock()
+	defer kindsMu.Unlock()
+	old := *kinds.Load()
+	if slices.Contains(old, name) {
+		panic("bulwark: NewKind(" + strconv.Quote(name) + "): the name is already taken")
+	}
+	if len(old) > math.MaxUint8 {
+		panic("bulwark: NewKind(" + strconv.Quote(name) + "): every Kind value is in use")
+	}
+	next := append(old[:len(old):len(old)], name)
+	kinds.Store(&next)
+	return Kind(len(old))
+}
+
+func isSnake(s string) bool {
+	if s == "" || s[0] == '_' || s[len(s)-1] == '_' || strings.Contains(s, "__") {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return s[0] >= 'a'
+}
+
+// String returns the kind's name in snake case ("state_change"), or
+// "unknown" for a value neither bulwark defines nor [NewKind] returned.
 func (k Kind) String() string {
-	if int(k) < len(kindNames) && kindNames[k] != "" {
-		return kindNames[k]
+	names := *kinds.Load()
+	if int(k) < len(names) && names[k] != "" {
+		return names[k]
 	}
 	return "unknown"
 }
@@ -147,7 +203,8 @@ func (o Outcome) String() string {
 	return "unknown"
 }
 
-// An Event is one thing a policy did. Which fields are set depends on Kind.
+// An Event is one thing a policy did. Which fields are set depends on Kind;
+// a kind defined by another package documents the fields it sets.
 type Event struct {
 	Kind     Kind
 	Policy   string        // the kind of policy: "breaker", "retry", "timeout", ...
@@ -156,10 +213,10 @@ type Event struct {
 	Slow     bool          // KindCall: slower than the slow-call threshold
 	From, To string        // KindStateChange, KindLimitChange
 	Attempt  int           // KindRetry, KindExhausted, KindHedge
-	Delay    time.Duration // KindRetry, KindTimeout, KindWait, KindLongWait, KindRejected
+	Delay    time.Duration // KindRetry, KindTimeout, KindWait, KindRejected
 	Duration time.Duration // KindCall, when measured
 	Err      error
-	Stack    []byte // KindPanic, KindInversion, KindLongWait
+	Stack    []byte // KindPanic
 }
 
 // CallerDone reports whether err is the caller's own cancellation: ctx is

@@ -40,7 +40,7 @@ type CheckerConfig struct {
 	// Logger gets an error-level record per report, with the stacks. To
 	// silence it, set slog.New(slog.DiscardHandler). Default: slog.Default().
 	Logger *slog.Logger
-	// Observer gets a bulwark.KindInversion or bulwark.KindLongWait event per
+	// Observer gets a [KindInversion] or [KindLongWait] event per
 	// report, with Policy "lockorder" and Name the lock's name. Default: none.
 	Observer bulwark.Observer
 	// MaxPairs bounds the memory of the checker: it remembers each ordered
@@ -416,7 +416,7 @@ func reportLongWait(a *acquisition) {
 	}
 	cfg.Logger.LogAttrs(context.Background(), slog.LevelError, e.Error(), attrs...)
 	if cfg.Observer != nil {
-		cfg.Observer.Observe(bulwark.Event{Kind: bulwark.KindLongWait, Policy: "lockorder", Name: eventName(e.Lock, e.unnamed),
+		cfg.Observer.Observe(bulwark.Event{Kind: KindLongWait, Policy: "lockorder", Name: eventName(e.Lock, e.unnamed),
 			Delay: e.Waited, Err: e, Stack: holderStack})
 	}
 	if cfg.OnLongWait != nil {
@@ -447,7 +447,7 @@ func reportInversion(cfg CheckerConfig, e *InversionError) {
 		slog.String("stack", string(e.Stack)),
 		slog.String("earlier_stack", string(e.Earlier[0].Stack)))
 	if cfg.Observer != nil {
-		cfg.Observer.Observe(bulwark.Event{Kind: bulwark.KindInversion, Policy: "lockorder", Name: eventName(e.Lock, e.unnamed),
+		cfg.Observer.Observe(bulwark.Event{Kind: KindInversion, Policy: "lockorder", Name: eventName(e.Lock, e.unnamed),
 			Err: e, Stack: e.Stack})
 	}
 	if cfg.OnInversion != nil {

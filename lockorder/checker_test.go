@@ -114,7 +114,7 @@ func TestCheckerReportsNaiveTransfer(t *testing.T) {
 	if len(r.inversions) != 1 {
 		t.Fatalf("reported %d inversions after repeating, want 1", len(r.inversions))
 	}
-	if len(r.events) != 1 || r.events[0].Kind != bulwark.KindInversion || r.events[0].Policy != "lockorder" ||
+	if len(r.events) != 1 || r.events[0].Kind != lockorder.KindInversion || r.events[0].Policy != "lockorder" ||
 		r.events[0].Name != "alice" || r.events[0].Err != e || !bytes.Equal(r.events[0].Stack, e.Stack) {
 		t.Errorf("events = %+v, want one KindInversion for alice", r.events)
 	}
@@ -293,7 +293,7 @@ func TestCheckerReportsLongWait(t *testing.T) {
 		if !errors.Is(e, lockorder.ErrLongWait) || !strings.Contains(e.Error(), `waited 1s for "db"`) {
 			t.Errorf("Error() = %q", e.Error())
 		}
-		if _, _, n := r.counts(); n != 1 || ev.Kind != bulwark.KindLongWait || ev.Delay != time.Second ||
+		if _, _, n := r.counts(); n != 1 || ev.Kind != lockorder.KindLongWait || ev.Delay != time.Second ||
 			!bytes.Equal(ev.Stack, e.Holders[0].Stack) {
 			t.Errorf("events %+v, want one KindLongWait with the holder's stack", r.events)
 		}

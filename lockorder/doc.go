@@ -54,6 +54,6 @@
 // the first line of their stack, read only while the checker is on.
 //
 // Reports go to the callbacks of [CheckerConfig], to log/slog at error
-// level, and to a [bulwark.Observer] as [bulwark.KindInversion] and
-// [bulwark.KindLongWait] events.
+// level, and to a [bulwark.Observer] as [KindInversion] and
+// [KindLongWait] events, kinds this package defines with [bulwark.NewKind].
 package lockorder

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/lockorder"
 )
 
 func newTest(t testing.TB) (*Metrics, *sdkmetric.ManualReader) {
@@ -223,12 +224,12 @@ func TestObserveCountsEvents(t *testing.T) {
 		want:   []string{"name=worker 1"},
 	}, {
 		name:   "inversions",
-		events: []bulwark.Event{{Kind: bulwark.KindInversion, Policy: "lockorder", Name: "locks"}},
+		events: []bulwark.Event{{Kind: lockorder.KindInversion, Policy: "lockorder", Name: "locks"}},
 		metric: "bulwark.lockorder.inversions",
 		want:   []string{"name=locks 1"},
 	}, {
 		name:   "long waits",
-		events: []bulwark.Event{{Kind: bulwark.KindLongWait, Policy: "lockorder", Name: "locks"}},
+		events: []bulwark.Event{{Kind: lockorder.KindLongWait, Policy: "lockorder", Name: "locks"}},
 		metric: "bulwark.lockorder.long_waits",
 		want:   []string{"name=locks 1"},
 	}, {

@@ -83,7 +83,7 @@ var clashDesc = &bulwark.Description{Policy: "bulkhead", Figures: []bulwark.Figu
 }}
 
 func (c *clashing) Describe() *bulwark.Description { return clashDesc }
-func (c *clashing) Collect(v []float64) string    { v[0] = 1; return "" }
+func (c *clashing) Collect(v []float64) string     { v[0] = 1; return "" }
 
 type otherQueue struct{ queue }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/catalog"
+	"github.com/bulwark-go/bulwark/lockorder"
 )
 
 func newTest(t testing.TB) (*Metrics, *prometheus.Registry) {
@@ -174,12 +175,12 @@ bulwark_bulkhead_calls_total{name="pool",outcome="success"} 2
 		want:   `bulwark_recovery_panics_total{name="worker"} 1`,
 	}, {
 		name:   "inversions",
-		events: []bulwark.Event{{Kind: bulwark.KindInversion, Policy: "lockorder", Name: "locks"}},
+		events: []bulwark.Event{{Kind: lockorder.KindInversion, Policy: "lockorder", Name: "locks"}},
 		metric: "bulwark_lockorder_inversions_total",
 		want:   `bulwark_lockorder_inversions_total{name="locks"} 1`,
 	}, {
 		name:   "long waits",
-		events: []bulwark.Event{{Kind: bulwark.KindLongWait, Policy: "lockorder", Name: "locks", Delay: time.Second}},
+		events: []bulwark.Event{{Kind: lockorder.KindLongWait, Policy: "lockorder", Name: "locks", Delay: time.Second}},
 		metric: "bulwark_lockorder_long_waits_total",
 		want:   `bulwark_lockorder_long_waits_total{name="locks"} 1`,
 	}, {

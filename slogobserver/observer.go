@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/lockorder"
 )
 
 // DefaultLevels returns the level of each kind of event unless
@@ -26,15 +27,16 @@ func DefaultLevels() map[bulwark.Kind]slog.Level {
 		bulwark.KindHedge:           slog.LevelDebug,
 		bulwark.KindHedgeWon:        slog.LevelDebug,
 		bulwark.KindPanic:           slog.LevelError,
-		bulwark.KindInversion:       slog.LevelError,
-		bulwark.KindLongWait:        slog.LevelWarn,
+		lockorder.KindInversion:     slog.LevelError,
+		lockorder.KindLongWait:      slog.LevelWarn,
 		bulwark.KindWait:            slog.LevelDebug,
 		bulwark.KindLimitChange:     slog.LevelInfo,
 	}
 }
 
-// messages are the record messages by kind.
-var messages = [...]string{
+// messages are the record messages by kind. A kind with none (one another
+// package registered) is logged as "bulwark: event" with a kind attribute.
+var messages = map[bulwark.Kind]string{
 	bulwark.KindCall:            "bulwark: call finished",
 	bulwark.KindRejected:        "bulwark: call rejected",
 	bulwark.KindStateChange:     "bulwark: state changed",
@@ -46,8 +48,8 @@ var messages = [...]string{
 	bulwark.KindHedge:           "bulwark: hedge started",
 	bulwark.KindHedgeWon:        "bulwark: hedge won",
 	bulwark.KindPanic:           "bulwark: panic recovered",
-	bulwark.KindInversion:       "bulwark: lock-order inversion",
-	bulwark.KindLongWait:        "bulwark: long lock wait",
+	lockorder.KindInversion:     "bulwark: lock-order inversion",
+	lockorder.KindLongWait:      "bulwark: long lock wait",
 	bulwark.KindWait:            "bulwark: call waited",
 	bulwark.KindLimitChange:     "bulwark: limit changed",
 }
@@ -73,18 +75,25 @@ var ErrConfig = errors.New("slogobserver: invalid config")
 // Observer logs each event it observes. It is safe for concurrent use.
 type Observer struct {
 	logger *slog.Logger
-	levels [len(messages)]slog.Level
+	levels [math.MaxUint8 + 1]slog.Level // by Kind
+	msgs   [math.MaxUint8 + 1]string     // by Kind; "" for "bulwark: event"
 }
 
 // New returns an Observer that logs to cfg.Logger.
 func New(cfg Config) (*Observer, error) {
 	o := &Observer{logger: cfg.Logger}
+	for k := range o.levels {
+		o.levels[k] = slog.LevelInfo
+	}
 	for k, l := range DefaultLevels() {
 		o.levels[k] = l
 	}
+	for k, m := range messages {
+		o.msgs[k] = m
+	}
 	for k, l := range cfg.Levels {
-		if int(k) >= len(messages) || messages[k] == "" {
-			return nil, fmt.Errorf("%w: Levels names kind %d, which is not a bulwark.Kind", ErrConfig, k)
+		if k == 0 || k.String() == "unknown" {
+			return nil, fmt.Errorf("%w: Levels names kind %d, which is neither a bulwark.Kind nor one registered with bulwark.NewKind", ErrConfig, k)
 		}
 		o.levels[k] = l
 	}
@@ -92,15 +101,16 @@ func New(cfg Config) (*Observer, error) {
 }
 
 // Observe logs e at the level of its kind. Events of a kind bulwark does not
-// define are logged at Info.
+// define (one another package registered with bulwark.NewKind, or none) are
+// logged at Info unless Config.Levels says otherwise.
 func (o *Observer) Observe(e bulwark.Event) {
 	logger := o.logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	level, msg := slog.LevelInfo, "bulwark: event"
-	if int(e.Kind) < len(messages) && messages[e.Kind] != "" {
-		level, msg = o.levels[e.Kind], messages[e.Kind]
+	level, msg := o.levels[e.Kind], o.msgs[e.Kind]
+	if msg == "" {
+		msg = "bulwark: event"
 	}
 	ctx := context.Background()
 	if level == Off || !logger.Enabled(ctx, level) {

@@ -74,8 +74,16 @@ func TestSlots(t *testing.T) {
 	}
 }
 
-
-
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
-
+// Every row's kind has a slot in the exporters' tables, including those
+// other packages register (lockorder's).
+func TestKindsFitTheTables(t *testing.T) {
+	for p, e := range Policies {
+		for _, k := range e.Kinds {
+			if int(k.Kind) >= NumKinds || k.Kind.String() == "unknown" {
+				t.Errorf("%s: kind %d (%v) is past NumKinds %d or not registered", p, k.Kind, k.Kind, NumKinds)
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/lockorder"
 )
 
 // A Metric is one metric counted from events.
@@ -154,9 +155,9 @@ var Policies = map[string]*Events{
 			Help: "Panics recovered and turned into errors."}},
 	}},
 	"lockorder": {Kinds: []KindMetric{
-		{Kind: bulwark.KindInversion, Metric: &Metric{Policy: "lockorder", Name: "inversions", Unit: "{inversion}",
+		{Kind: lockorder.KindInversion, Metric: &Metric{Policy: "lockorder", Name: "inversions", Unit: "{inversion}",
 			Help: "Lock-order inversions detected."}},
-		{Kind: bulwark.KindLongWait, Metric: &Metric{Policy: "lockorder", Name: "long_waits", Unit: "{wait}",
+		{Kind: lockorder.KindLongWait, Metric: &Metric{Policy: "lockorder", Name: "long_waits", Unit: "{wait}",
 			Help: "Lock waits longer than the reporting threshold."}},
 	}},
 	"chaos": {Ignore: true},
@@ -204,10 +205,13 @@ func sortedPolicies() []string {
 	return ps
 }
 
-// NumKinds bounds the Kind values bulwark defines; NumOutcomes the Outcome
-// values (0 is "unknown").
+// NumKinds bounds the Kind values the exporters keep a table of counters
+// for: those bulwark defines and the first few that packages register with
+// bulwark.NewKind (lockorder's). Events of a kind past it are counted in
+// Other through a lookup. NumOutcomes bounds the Outcome values (0 is
+// "unknown").
 const (
-	NumKinds    = int(bulwark.KindLimitChange) + 1
+	NumKinds    = 32
 	NumOutcomes = int(bulwark.OutcomeIgnored) + 1
 )
 
