@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/ratelimit"
+	"github.com/redis/go-redis/v9"
 )
 
 // Item 12: a tenant's limit and a global one in one round trip, all or
@@ -95,5 +97,26 @@ func TestSameTag(t *testing.T) {
 		if err := sameTag(tt.keys); (err == nil) != tt.ok {
 			t.Errorf("sameTag(%q) = %v", tt.keys, err)
 		}
+	}
+}
+
+// On Redis Cluster, keys one script touches need a common hash tag: the
+// mistake is refused before any round trip.
+func TestClusterHashTags(t *testing.T) {
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{unreachableAddr}})
+	t.Cleanup(func() { _ = cc.Close() })
+	lim, err := NewLimiter(cc, LimiterConfig{Rate: 1, Burst: 2, Prefix: "bulwark:api:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lim.AllowAll(context.Background(), Request{Key: "tenant:a"}, Request{Key: "global"}); err == nil || !strings.Contains(err.Error(), "hash tag") {
+		t.Errorf("AllowAll on a cluster client without a hash tag: %v", err)
+	}
+	b, err := breaker.New(breaker.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SyncBreaker(context.Background(), cc, b, SyncConfig{Key: "bulwark:breaker:payments", Quorum: 2}); err == nil || !strings.Contains(err.Error(), "hash tag") {
+		t.Errorf("SyncBreaker with a Quorum on a cluster client without a hash tag: %v", err)
 	}
 }
