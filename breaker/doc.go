@@ -22,8 +22,18 @@
 //		// rejected without calling; err.(bulwark.RetryAfter) says when to come back
 //	}
 //
-// Those values are also the defaults: breaker.New(breaker.Config{Name:
-// "payments"}) behaves the same, with a window of the last 100 calls.
+// Those values are also the defaults ([Config] states each field's), so
+// breaker.New(breaker.Config{Name: "payments"}) behaves the same. New
+// rejects a bad value with an error naming the field and never adjusts a
+// value that was set.
+//
+// Use one breaker per dependency (or per dependency and operation), inside
+// the retry and outside the timeout, bulwark.Chain(fallback, retry, br,
+// timeout), so that the breaker sees every retry. A rejection matches
+// bulwark.ErrRejected (the call did not run): by default a retry returns it
+// at once instead of retrying it, and a breaker that sees one from a policy
+// inside it does not count it (retry.Config.RetryRejected and
+// Config.CountRejected turn each back on).
 //
 // # States
 //
@@ -39,11 +49,20 @@
 // period that has not decided within MaxHalfOpen (a probe hangs) opens
 // again, so the breaker never gets stuck.
 //
+// The wait ends on a timer, or at the first call at or after the
+// [OpenError]'s Until, whichever comes first. Calls beyond the probes are
+// rejected with an OpenError whose State is StateHalfOpen (it matches
+// ErrOpen too; its Until is the end of the probe period). Closing resets
+// the grown wait.
+//
 // By hand, a breaker can be forced open ([Breaker.ForceOpen]), forced closed
 // ([Breaker.ForceClosed]: records, never opens), disabled ([Breaker.Disable]:
 // records nothing), put in metrics-only mode ([Breaker.MetricsOnly]: records
 // and runs its state machine, reports the transitions it would make, never
-// rejects) and reset ([Breaker.Reset]).
+// rejects; the observer hears a KindStateChange with Err ==
+// [ErrMetricsOnly] for each) and reset ([Breaker.Reset]: closed, with an
+// empty window). States print as closed, open, half-open, forced-open,
+// forced-closed, disabled and metrics-only.
 //
 // # Windows
 //
@@ -75,12 +94,14 @@
 // # Listeners and shared state
 //
 // Config.OnStateChange and [Breaker.AddListener] are told of every state
-// change, outside the breaker's locks, in order, one at a time, and may call
-// the breaker. A fleet of instances can share a breaker's state (through
+// change (a [Change]: From, To, At, Until, Cause), outside the breaker's
+// locks, in order, one at a time, and may call the breaker. A fleet of instances can share a breaker's state (through
 // Redis, say): a listener publishes the local changes, and the receiving
 // side applies the others' with [Breaker.OpenUntil] and [Breaker.CloseNow],
 // whose changes carry CauseExternal so that they are not published again.
-// [Breaker.Reconfigure] replaces the configuration and keeps the state.
+// A state set by hand wins over OpenUntil and CloseNow.
+// [Breaker.Reconfigure] replaces the configuration and keeps the state (the
+// window too, unless its kind or size changed).
 //
 // # Observation
 //
@@ -97,6 +118,7 @@
 // and one atomic flag per successful call and writes nothing while its
 // window holds only successes, so parallel callers do not contend; it reads
 // the clock only when SlowCallDuration is set or the window is time-based.
-// An open breaker rejects with one atomic load and does not read the clock:
-// a timer moves it to half-open.
+// Allow inlines into the caller. An open breaker rejects with one atomic
+// load, plus a clock read in the last second of its wait. A time window
+// takes a mutex and reads the clock once per call.
 package breaker
