@@ -2,23 +2,33 @@
 // between attempts, within limits that keep retries from making an outage
 // worse.
 //
-// A [Retry] is a [bulwark.Policy]:
+// Use it for calls that fail transiently (a dropped connection, a 503, a
+// leader election), outside the breaker and the per-attempt timeout:
+// bulwark.Chain(fallback, retry, breaker, timeout). A [Retry] is a
+// [bulwark.Policy]:
 //
+//	budget, err := retry.NewBudget(retry.BudgetConfig{Ratio: 0.2, MinPerSecond: 10, TTL: 10 * time.Second})
 //	rt, err := retry.New(retry.Config{
+//		Name:        "users-api",
 //		Backoff:     retry.Exponential{Initial: 100 * time.Millisecond, Multiplier: 2, Max: 10 * time.Second},
 //		Jitter:      retry.JitterFull,
-//		MaxAttempts: retry.Unlimited,
+//		MaxAttempts: retry.Unlimited, // as many as fit in MaxElapsed and the budget
 //		MaxElapsed:  60 * time.Second,
+//		Budget:      budget,
 //	})
 //	...
 //	user, err := bulwark.Get(ctx, rt, func(ctx context.Context) (User, error) {
 //		return api.User(ctx, id)
 //	})
+//	var ex *retry.ExhaustedError
+//	if errors.As(err, &ex) {
+//		log.Printf("gave up after %d attempts (%v): %v", ex.Attempts, ex.Reason, ex.Last)
+//	}
 //
 // # Limits
 //
-// A call stops after Config.MaxAttempts attempts (3 when it is zero,
-// whatever else is set; [Unlimited] for no limit) or once the next attempt
+// A call stops after Config.MaxAttempts attempts ([Unlimited] for no
+// limit) or once the next attempt
 // would start Config.MaxElapsed after the call began, whichever comes
 // first. It never waits for nothing: when the next wait would end at or
 // after the context's deadline, it gives up at once. The caller's
@@ -58,7 +68,7 @@
 // MaxAttempts, at the worst time; with a few layers of retries the
 // multiplication compounds (a retry storm). A [Budget] shared by the retry
 // policies that call one dependency allows retries only up to a ratio of
-// recent calls (20% by default) plus a small floor, so a failing dependency
+// recent calls plus a small floor ([BudgetConfig]), so a failing dependency
 // sees at most that much extra load. When the budget refuses, the call gives
 // up with an [*ExhaustedError] whose Reason is [ReasonBudget].
 //

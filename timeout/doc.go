@@ -31,7 +31,8 @@
 // waits for it to return, so the operation must honour ctx; a result that
 // arrives after the deadline is returned if it is a success. The context
 // starts a timer only when the operation first waits on ctx.Done(), so a
-// call that returns without waiting (a cache hit) costs one allocation. Set
+// call that returns without waiting (a cache hit) costs one allocation, and
+// a call whose caller's deadline comes first costs none. Set
 // Config.Detached for operations that may ignore ctx: the policy then runs
 // the operation on a goroutine of its own and returns on time; the late
 // result is dropped (the goroutine ends when the operation returns, and
