@@ -3,7 +3,8 @@
 //
 // A [Bulkhead] holds a fixed number of permits. A call takes one, runs, and
 // gives it back; when none is free the call is rejected at once with a
-// [*FullError] (matching [ErrFull]), or waits up to Config.MaxWait for one:
+// [*FullError] (matching [ErrFull], carrying the bulkhead's name and
+// capacity), or waits up to Config.MaxWait for one:
 //
 //	db, err := bulkhead.New(bulkhead.Config{Name: "db", MaxConcurrent: 20, MaxWait: 50 * time.Millisecond})
 //	...
@@ -29,7 +30,7 @@
 //
 // # Waiting
 //
-// With Config.MaxWait 0 (the default) a full bulkhead rejects at once. With a
+// With Config.MaxWait 0 a full bulkhead rejects at once. With a
 // positive MaxWait, or [WaitForever], callers queue and are served first in,
 // first out: a permit given back goes straight to the longest waiter, so a
 // stream of new callers cannot starve it. The caller's context always ends a
@@ -51,6 +52,13 @@
 // Permits already held stay valid: after a shrink, holders finish and
 // nobody new gets in until fewer than the new capacity are in use; after a
 // growth, waiters are let in at once.
+//
+// # Observation
+//
+// The Observer hears KindRejected, KindWait (Delay: the time waited) and
+// KindCall (Duration, Outcome). [Bulkhead.Snapshot] returns the capacity,
+// the permits in use, the callers waiting, and the totals acquired and
+// rejected.
 //
 // # Cost
 //

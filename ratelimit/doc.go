@@ -15,6 +15,10 @@
 //		// too many requests
 //	}
 //
+// Use it to protect a service from its callers (per-client limits in HTTP
+// or gRPC middleware) or to stay within a dependency's quota (an API that
+// allows 100 requests a minute: Limit: 100, Per: time.Minute).
+//
 // A Limiter is also a [bulwark.Policy]: Execute refuses a call that comes
 // too early with a [*LimitedError] (matching [ErrLimited], and telling the
 // retry policy when to come back through bulwark.RetryAfter), or waits for
@@ -22,7 +26,7 @@
 //
 // # Smooth or bursty
 //
-// With Burst 1 (the default) events are spaced evenly, 1/Rate apart, and a
+// With Burst 1 events are spaced evenly, 1/Rate apart, and a
 // quiet period earns nothing. With a larger Burst, up to Burst events may
 // pass at once after a quiet period, and are then spaced at the rate again.
 // The rate can be given as events per second (Rate: 2.5) or as Limit events
@@ -38,7 +42,8 @@
 //     the RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset and
 //     Retry-After headers, without allocating.
 //   - Reserve, ReserveN: take events now and learn how long to wait before
-//     using them; Cancel gives them back.
+//     using them; Cancel gives back what later reservations do not
+//     depend on, as in x/time/rate.
 //   - Wait, WaitN: block until the events may happen. When the wait would
 //     end at or after the context's deadline, they return a *LimitedError
 //     at once rather than sleep and fail.
@@ -71,6 +76,18 @@
 // of last use). KeyedConfig.HashSeed fixes how keys are spread over the
 // shards, for tests that must repeat. Keys are never put in metrics or
 // events.
+//
+//	perClient, err := ratelimit.NewKeyed(ratelimit.KeyedConfig{
+//		Config:  ratelimit.Config{Rate: 5, Burst: 20},
+//		MaxKeys: 50_000,
+//	})
+//	d := perClient.CheckKey(clientIP) // d.Allowed, d.Limit, d.Remaining, d.ResetAfter, d.RetryAfter
+//
+// # Observation
+//
+// The Observer hears KindRejected (Delay: when to come back) and KindWait
+// (Delay: the time waited). Snapshot returns the totals allowed and
+// rejected, the rate, the burst and the events available now.
 //
 // # Time
 //
