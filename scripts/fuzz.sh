@@ -15,9 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${1:-3000x}
 only=${2:-}
-# Every package of the main module (bench/ is a module of its own), and
-# the Fuzz functions in its test files.
-targets=$(go list -f '{{.Dir}}{{range .TestGoFiles}} {{.}}{{end}}{{range .XTestGoFiles}} {{.}}{{end}}' ./... |
+# Every package of every module in go.work, and the Fuzz functions in
+# its test files.
+targets=$(go list -f '{{.Dir}}{{range .TestGoFiles}} {{.}}{{end}}{{range .XTestGoFiles}} {{.}}{{end}}' github.com/bulwark-go/bulwark/... |
   while read -r dir files; do
     for f in $files; do
       for name in $(grep -oE '^func Fuzz[A-Za-z0-9_]*' "$dir/$f" | sed 's/^func //'); do
