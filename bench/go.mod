@@ -21,6 +21,9 @@ require (
 	github.com/benbjohnson/clock v1.3.0 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bits-and-blooms/bitset v1.24.4 // indirect
+	github.com/bulwark-go/bulwark/bulwarkredis v0.0.0
+	github.com/bulwark-go/bulwark/prommetrics v0.0.0
+	github.com/bulwark-go/bulwark/sidecar v0.0.0
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/influxdata/tdigest v0.0.1 // indirect
@@ -37,3 +40,9 @@ require (
 )
 
 replace github.com/bulwark-go/bulwark => ../
+
+replace github.com/bulwark-go/bulwark/prommetrics => ../prommetrics
+
+replace github.com/bulwark-go/bulwark/bulwarkredis => ../bulwarkredis
+
+replace github.com/bulwark-go/bulwark/sidecar => ../sidecar

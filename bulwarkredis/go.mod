@@ -1,0 +1,16 @@
+module github.com/bulwark-go/bulwark/bulwarkredis
+
+go 1.26.0
+
+require github.com/redis/go-redis/v9 v9.23.0
+
+require go.yaml.in/yaml/v3 v3.0.6 // indirect
+
+require (
+	github.com/bulwark-go/bulwark v0.0.0
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+)
+
+replace github.com/bulwark-go/bulwark => ../.
