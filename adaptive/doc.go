@@ -6,7 +6,10 @@
 // limit comes down, and calls beyond it are refused at once with
 // [ErrOverloaded] instead of waiting in a queue that only grows.
 //
-// A [Limiter] is a [bulwark.Policy]:
+// Use it in front of a dependency (or, in a server, in front of your own
+// handler) whose capacity you do not know or that changes: a fixed bulkhead
+// is either too small on a good day or too big on a bad one. A [Limiter] is
+// a [bulwark.Policy]:
 //
 //	lim, err := adaptive.New(adaptive.Config{Name: "db"})
 //	...
@@ -68,6 +71,9 @@
 //
 // # Observing
 //
+// A shed call gets an [*OverloadedError] (the limit, the calls in flight,
+// the call's priority, how long it waited, the latest latency), which
+// matches ErrOverloaded and implements bulwark.RetryAfter.
 // [Limiter.Snapshot] gives the limit, the calls in flight and queued, the
 // calls shed and admitted, and the latest latency estimates.
 // Config.Observer hears KindRejected for each call shed, KindWait when a

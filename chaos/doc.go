@@ -3,7 +3,9 @@
 // game days can check how the rest of a system copes, in the manner of
 // Polly's chaos strategies and Envoy's fault filter.
 //
-// An [Injector] is a [bulwark.Policy]; put it innermost in a chain, where
+// Use it to prove that a breaker opens, a retry recovers, a fallback serves
+// and a timeout fires: in tests, or switched on at run time in a staging
+// environment. An [Injector] is a [bulwark.Policy]; put it innermost in a chain, where
 // the dependency would be:
 //
 //	inj, err := chaos.New(chaos.Config{
@@ -27,7 +29,8 @@
 // lets the next faults have their turn; the first error, panic or result
 // fault that hits ends the call without running the operation. So
 // Latency(0.5, d) followed by Error(0.1, err) delays half the calls and
-// fails a tenth, some of them after a delay.
+// fails a tenth, some of them after a delay. New refuses a rate outside
+// [0, 1], an unknown kind, or a latency fault without a positive Latency.
 //
 // An injected delay honours the context: a call whose context ends during
 // the delay returns the context's error.
@@ -35,7 +38,8 @@
 // # Switching at run time
 //
 // An injector starts disabled unless Config.Enabled is set, and does nothing
-// but count calls while disabled. [Injector.Enable], [Injector.Disable] and
+// but count calls while disabled (no allocation), so an injector left in a
+// production chain does nothing until asked. [Injector.Enable], [Injector.Disable] and
 // [Injector.SetRate] change it while calls run, from an admin endpoint or a
 // feature flag.
 //

@@ -14,8 +14,11 @@
 //		return backend.Search(ctx, query)
 //	})
 //
-// Hedge only idempotent operations: several copies of a call may run, and
-// more than one may complete on the dependency.
+// Use it to cut tail latency on idempotent reads served by several replicas
+// (search, key-value lookups, DNS), where a few calls are slow for reasons
+// unrelated to the request. Hedge only idempotent operations: several
+// copies of a call may run, and more than one may complete on the
+// dependency.
 //
 // # How a call runs
 //
@@ -32,7 +35,10 @@
 // Results travel from the attempts to the caller over a channel; no attempt
 // writes anything the caller reads. When the caller's context ends, Execute
 // returns its error at once; the attempts end when they notice their context
-// is cancelled.
+// is cancelled. A panic in an attempt is re-raised on the caller's
+// goroutine. Execute cancels the attempts' context when it returns, so read
+// a streamed response body inside the operation. Each call costs a
+// goroutine, a timer, a context and a channel, hedged or not.
 //
 // # The delay
 //
@@ -46,7 +52,7 @@
 //
 // When a dependency slows down for everyone, every call would hedge and
 // double its load at the worst moment. Config.Budget caps hedges at a share
-// of calls (10% by default): a refused hedge is counted, reported as
+// of calls: a refused hedge is counted, reported as
 // KindBudgetExhausted, and the call carries on with the attempts it has.
 //
 // # Observing
