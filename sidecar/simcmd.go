@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -55,6 +56,11 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	// goroutine count, which is exact and cheap with one P (see
 	// simulate.VirtualClock); the simulation is all this process does.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	// A simulation allocates a request's worth of the handler's garbage
+	// every few microseconds and keeps little: collecting at 4× the live
+	// heap instead of 2× saves about a tenth of the CPU (a 2-minute run at
+	// 1,000 requests/s: 1.25 s against 1.36 s) for about 13 MB more.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	if *tune {
 		return cmdTune(ctx, configs[0], sf, params, tuneGoal{maxOutageLoad: *maxOutage, maxP99: *maxP99}, *evals, *top, *tuneSeed, *out, stdout, stderr)
 	}
