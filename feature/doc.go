@@ -11,6 +11,12 @@
 //	if flags.Bool("new-search", false) { ... }
 //	t := feature.Target{Key: userID, Attrs: map[string]string{"country": country}}
 //	if flags.BoolFor("new-checkout", t, false) { ... }
+//	ev := flags.Evaluate("new-checkout", t) // Value, Type, Variant, Reason, Err
+//	cancel := flags.Subscribe(func(c feature.Change) { log.Println("changed:", c.Changed) })
+//
+// Use it to ship code dark and turn it on by share of users, by country or
+// plan, or off in an emergency, without a flag service: the file can come
+// from a ConfigMap, a deploy, or an operator's editor.
 //
 // A flag check reads an immutable [Set] through an atomic pointer: no lock,
 // no allocation, a few tens of nanoseconds. The package imports only the
@@ -61,7 +67,8 @@
 // The rollout hashes the flag name and the key (FNV-1a, then a mixing
 // step) into 2^32 buckets; a key is inside when its bucket is below
 // percent% of them. The same key always lands on the same side, raising the
-// percentage only adds keys, and different flags split independently.
+// percentage only adds keys, and different flags split independently;
+// over 100,000 keys the share is within half a point of the percentage.
 //
 // The typed getters ([Flags.Bool], [Flags.StringFor], ...) return the
 // caller's default for a missing flag, a flag of another type or an
@@ -83,8 +90,9 @@
 // [Flags.Watch] looks at the file every interval (its size and
 // modification time, then a hash of its content) and loads it when it
 // changed; [Flags.Reload] loads it now. A file that does not decode or
-// validate is rejected and logged, and the flags in force stay in force;
-// so does a missing file. Listeners registered with [Flags.Subscribe] hear
+// validate is rejected, logged once and counted in the snapshot's
+// Rejected, and the flags in force stay in force; a missing file is logged
+// once and sets the snapshot's Missing, and the flags stay too. Listeners registered with [Flags.Subscribe] hear
 // of every accepted change, with the old and new sets and the names of the
 // flags that changed.
 package feature

@@ -36,4 +36,6 @@
 // flags accept a change (through Flags.Watch or Flags.Reload), with the
 // changed flag names in FlagChanges and the set's version in the event
 // metadata. A rejected file changes nothing, so it emits nothing.
+// Config.Watch makes the provider run Flags.Watch itself between Init and
+// Shutdown.
 package openfeature

@@ -4,7 +4,9 @@
 //
 //	flags, err := featureyaml.New(feature.Config{Path: "/etc/app/flags.yaml"})
 //
-// The YAML file has the same fields as the JSON one:
+// New is feature.New with the decoder chosen by the file's extension
+// ([DecoderFor]): YAML for .yaml and .yml, JSON for .json. The YAML file has
+// the same fields as the JSON one:
 //
 //	kill: false
 //	flags:
