@@ -92,7 +92,8 @@
 // changed; [Flags.Reload] loads it now. A file that does not decode or
 // validate is rejected, logged once and counted in the snapshot's
 // Rejected, and the flags in force stay in force; a missing file is logged
-// once and sets the snapshot's Missing, and the flags stay too. Listeners registered with [Flags.Subscribe] hear
-// of every accepted change, with the old and new sets and the names of the
-// flags that changed.
+// once and sets the snapshot's Missing, and the flags stay too. Listeners
+// registered with [Flags.Subscribe] hear of every accepted change, outside
+// any lock, with the old and new sets and the names of the flags that
+// changed.
 package feature

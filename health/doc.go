@@ -21,9 +21,15 @@
 // find out whether the dependency is back. Both answer GET and HEAD (HEAD
 // with no body) and 405 to any other method.
 //
+// [Health.Critical] is the Health as a watcher whose Watch is WatchCritical,
+// for the Watchers of bulwarkgrpc and bulwarkhttp: every per-key breaker
+// they make is then critical from its first call. [Health.Unwatch] stops
+// reporting a policy.
+//
 // # Body
 //
-// Both endpoints write the same JSON document, a [Report]:
+// Both endpoints write the same JSON document, a [Report], with
+// Content-Type: application/json and Cache-Control: no-store:
 //
 //	{
 //	  "status": "unavailable",
@@ -37,6 +43,10 @@
 //
 // status is "ok" or "unavailable" (Live always says "ok"); policies are in
 // the order they were registered; ready is false only for a critical policy
-// in a state that stops it serving. The figures are those of the policy's
-// Snapshot that the Prometheus exporter also reports, under the same names.
+// in a state that stops it serving; state is present for policies with
+// states. The figures are those the policy reports to the metrics exporters
+// (bulwark.Watchable), under their short names (in_use, failure_ratio,
+// rtt_seconds, allowed); a figure split by a label is an object
+// ("injected": {"error": 3, "latency": 0, ...}), and an infinite value (an
+// unlimited rate) is null.
 package health

@@ -25,7 +25,10 @@
 // bulwark.pipeline.duration in s. Each measurement has the attribute name
 // (the policy's name) and the same fixed attributes as the Prometheus
 // labels: outcome, state, from, to, fault, kind. The rule on names is the
-// same: a small fixed set, never a URL or a user id.
+// same: a small fixed set, never a URL or a user id. The table of every
+// metric: https://github.com/bulwark-go/bulwark/blob/main/docs/metrics.md
+//
+// [Metrics.Close] unregisters the collection callbacks.
 //
 // # Cost
 //
