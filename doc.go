@@ -15,9 +15,11 @@
 // # Composition order
 //
 // Chain(a, b, c) behaves as a(b(c(fn))): the first policy is the outermost.
-// The usual order is Chain(fallback, retry, breaker, timeout), so that the
-// fallback sees the final outcome, every retry passes through the breaker,
-// and each attempt has its own timeout.
+// The usual order is Chain(fallback, retry, breaker, bulkhead, timeout), so
+// that the fallback sees the final outcome, every retry passes through the
+// breaker, and each attempt has its own timeout. A policy of your own is any
+// type with Execute(ctx, bulwark.Operation) (any, error); it chains with
+// bulwark's.
 //
 // # Results are returned, never captured
 //
@@ -54,5 +56,11 @@
 // Every policy reports what it does to an optional [Observer] (calls,
 // outcomes, rejections, state changes, retries, durations). When no observer
 // is set, reporting costs one nil check. The prommetrics, otelmetrics and
-// slogobserver packages implement Observer.
+// slogobserver packages implement Observer. A policy with live figures
+// implements [Watchable], which the metrics exporters and the health
+// package read when scraped; a policy of your own can too.
+//
+// The core packages (this one and the policies) import only the standard
+// library, and a test enforces it; integrations live in packages of their
+// own.
 package bulwark
