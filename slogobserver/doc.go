@@ -13,15 +13,9 @@
 //
 // Each kind of event has a level; a record is built only when the logger is
 // enabled for it, so debug-level events cost one Enabled check in
-// production. The defaults:
-//
-//	Warn   state changes, lock waits past the threshold
-//	Error  recovered panics and lock-order inversions, with the stack
-//	Info   rejections, exhausted retries, refused retry budgets, timeouts,
-//	       fallbacks served
-//	Debug  retries, calls, waits, hedges
-//
-// Config.Levels changes any of them; the level [Off] silences a kind.
+// production. [DefaultLevels] gives the defaults (state changes at Warn,
+// recovered panics at Error, ...); Config.Levels changes any of them, and
+// the level [Off] silences a kind.
 //
 // # Records
 //

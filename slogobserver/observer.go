@@ -13,7 +13,16 @@ import (
 
 // DefaultLevels returns the level of each kind of event unless
 // Config.Levels says otherwise: a new map on each call, the caller's to
-// change.
+// change. The levels:
+//
+//	Warn   state changes, lock waits past the threshold
+//	Error  recovered panics and lock-order inversions, with the stack
+//	Info   rejections, exhausted retries, refused retry budgets, timeouts,
+//	       fallbacks served, adaptive limit changes
+//	Debug  retries, calls, waits, hedges
+//
+// A kind another package registered with bulwark.NewKind and not in the map
+// is logged at Info.
 func DefaultLevels() map[bulwark.Kind]slog.Level {
 	return map[bulwark.Kind]slog.Level{
 		bulwark.KindCall:            slog.LevelDebug,
