@@ -10,6 +10,7 @@ import (
 
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/internal/clock"
+	"github.com/bulwark-go/bulwark/internal/waitq"
 )
 
 // WaitForever, as Config.MaxWait, makes a call wait for a permit for as long
@@ -77,7 +78,7 @@ type Bulkhead struct {
 	waiters sync.Pool // of *waiter
 
 	mu    sync.Mutex
-	queue waitQueue
+	queue waitq.Queue[waitTimer]
 }
 
 // New returns a bulkhead configured by cfg, or an error naming the field
@@ -221,8 +222,8 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		}
 	}
 	w := b.newWaiter()
-	b.queue.pushBack(w)
-	b.waiting.Store(int64(b.queue.len))
+	b.queue.PushBack(w)
+	b.waiting.Store(int64(b.queue.Len()))
 	b.mu.Unlock()
 
 	var start time.Time
@@ -231,30 +232,30 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 	}
 	var expired <-chan time.Time
 	if b.maxWait != WaitForever {
-		if w.timer == nil {
-			w.timer = clock.NewTimer(b.clk, b.maxWait)
+		if w.Value.timer == nil {
+			w.Value.timer = clock.NewTimer(b.clk, b.maxWait)
 		} else {
-			w.timer.Reset(b.maxWait)
+			w.Value.timer.Reset(b.maxWait)
 		}
-		expired = w.timer.C()
+		expired = w.Value.timer.C()
 	}
 
 	done := ctx.Done()
 	if expired == nil && done == nil { // nothing can end the wait but a permit
-		<-w.ready
+		<-w.Ready()
 		b.putWaiter(w)
 		return b.admitted(start)
 	}
 	select {
-	case <-w.ready:
+	case <-w.Ready():
 		b.stopTimer(w)
 		b.putWaiter(w)
 		return b.admitted(start)
 
 	case <-expired:
 		b.mu.Lock()
-		if w.granted { // a permit arrived as the time ran out: keep it
-			<-w.ready
+		if w.Granted() { // a permit arrived as the time ran out: keep it
+			<-w.Ready()
 			b.mu.Unlock()
 			b.putWaiter(w)
 			return b.admitted(start)
@@ -268,8 +269,8 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 		b.stopTimer(w)
 		b.mu.Lock()
 		ok := true
-		if w.granted { // the caller is gone: pass the permit on
-			<-w.ready
+		if w.Granted() { // the caller is gone: pass the permit on
+			<-w.Ready()
 			ok = b.releaseLocked()
 		} else {
 			b.dequeueLocked(w)
@@ -284,8 +285,8 @@ func (b *Bulkhead) acquireSlow(ctx context.Context) error {
 }
 
 func (b *Bulkhead) stopTimer(w *waiter) {
-	if w.timer != nil {
-		w.timer.Stop() // since Go 1.23 no stale tick can be received after Stop
+	if w.Value.timer != nil {
+		w.Value.timer.Stop() // since Go 1.23 no stale tick can be received after Stop
 	}
 }
 
@@ -299,9 +300,9 @@ func (b *Bulkhead) admitted(start time.Time) error {
 
 // dequeueLocked takes w, not granted, off the queue. b.mu is held.
 func (b *Bulkhead) dequeueLocked(w *waiter) {
-	b.queue.remove(w)
-	b.waiting.Store(int64(b.queue.len))
-	if b.queue.len == 0 {
+	b.queue.Remove(w)
+	b.waiting.Store(int64(b.queue.Len()))
+	if b.queue.Len() == 0 {
 		for {
 			s := b.state.Load()
 			if b.state.CompareAndSwap(s, s&^queuedBit) {
@@ -314,10 +315,9 @@ func (b *Bulkhead) dequeueLocked(w *waiter) {
 // grantLocked hands a permit to the first waiter. The caller has already
 // counted the permit in the state word. b.mu is held.
 func (b *Bulkhead) grantLocked() {
-	w := b.queue.popFront()
-	b.waiting.Store(int64(b.queue.len))
-	w.granted = true
-	w.ready <- struct{}{}
+	w := b.queue.PopFront()
+	b.waiting.Store(int64(b.queue.Len()))
+	w.Grant()
 }
 
 const errUnbalanced = "bulkhead: Release called more often than Acquire"
@@ -355,10 +355,10 @@ func (b *Bulkhead) releaseLocked() bool {
 		if s&countMask == 0 {
 			return false
 		}
-		if s&queuedBit != 0 && b.queue.len > 0 && inUseOf(s) <= capOf(s) {
+		if s&queuedBit != 0 && b.queue.Len() > 0 && inUseOf(s) <= capOf(s) {
 			// The permit passes to the waiter: in use stays the same.
 			ns := s
-			if b.queue.len == 1 {
+			if b.queue.Len() == 1 {
 				ns &^= queuedBit
 			}
 			if ns != s && !b.state.CompareAndSwap(s, ns) {
@@ -391,13 +391,13 @@ func (b *Bulkhead) SetCapacity(n int) error {
 			break
 		}
 	}
-	for b.queue.len > 0 {
+	for b.queue.Len() > 0 {
 		s := b.state.Load()
 		if inUseOf(s) >= capOf(s) {
 			break
 		}
 		ns := s + 1
-		if b.queue.len == 1 {
+		if b.queue.Len() == 1 {
 			ns &^= queuedBit
 		}
 		if !b.state.CompareAndSwap(s, ns) {

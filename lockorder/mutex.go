@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bulwark-go/bulwark/internal/waitq"
 )
 
 // A Mutex is a mutual exclusion lock, like sync.Mutex, that can also be
@@ -31,7 +33,7 @@ type Mutex struct {
 	state uint32 // mLocked | mWaiters; accessed with sync/atomic functions, which keep Lock inlinable
 	id    atomic.Uint64
 	qmu   sync.Mutex // guards q and every change of state while mWaiters is set
-	q     waitQueue
+	q     waitq.Queue[waitKind]
 }
 
 const (
@@ -150,7 +152,7 @@ func (m *Mutex) lockSlow(done <-chan struct{}, expire <-chan time.Time, watch *a
 		}
 	}
 	w := newWaiter(false)
-	m.q.push(w)
+	m.q.PushBack(w)
 	m.qmu.Unlock()
 
 	if park(w, done, expire, watch) {
@@ -158,11 +160,11 @@ func (m *Mutex) lockSlow(done <-chan struct{}, expire <-chan time.Time, watch *a
 	}
 	m.qmu.Lock()
 	defer m.qmu.Unlock()
-	if w.granted { // handed over as we gave up: keep it
+	if w.Granted() { // handed over as we gave up: keep it
 		return true
 	}
-	m.q.remove(w)
-	if m.q.empty() {
+	m.q.Remove(w)
+	if m.q.Len() == 0 {
 		atomic.AndUint32(&m.state, ^uint32(mWaiters))
 	}
 	return false
@@ -184,17 +186,17 @@ func (m *Mutex) unlockSlow() {
 			return
 		}
 	}
-	w := m.q.head
+	w := m.q.Front()
 	if w == nil { // cannot happen: mWaiters is cleared with the last waiter
 		atomic.StoreUint32(&m.state, 0)
 		m.qmu.Unlock()
 		return
 	}
-	m.q.remove(w)
-	if m.q.empty() {
+	m.q.Remove(w)
+	if m.q.Len() == 0 {
 		atomic.StoreUint32(&m.state, mLocked) // still held, now by w
 	}
-	w.grant()
+	w.Grant()
 	m.qmu.Unlock()
 }
 
@@ -212,7 +214,7 @@ func park(w *waiter, done <-chan struct{}, expire <-chan time.Time, watch *acqui
 	}
 	for {
 		select {
-		case <-w.ch:
+		case <-w.Ready():
 			return true
 		case <-done:
 			return false

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bulwark-go/bulwark/internal/waitq"
 )
 
 // An RWMutex is a reader/writer lock, like sync.RWMutex, with the additions
@@ -29,7 +31,7 @@ type RWMutex struct {
 	state atomic.Uint64 // reader count | rwWriter | rwWaiters
 	id    atomic.Uint64
 	qmu   sync.Mutex // guards q and every change of state while rwWaiters is set
-	q     waitQueue
+	q     waitq.Queue[waitKind]
 }
 
 const (
@@ -264,7 +266,7 @@ func (rw *RWMutex) lockSlow(reader bool, done <-chan struct{}, expire <-chan tim
 		break
 	}
 	w := newWaiter(reader)
-	rw.q.push(w)
+	rw.q.PushBack(w)
 	rw.qmu.Unlock()
 
 	if park(w, done, expire, watch) {
@@ -272,10 +274,10 @@ func (rw *RWMutex) lockSlow(reader bool, done <-chan struct{}, expire <-chan tim
 	}
 	rw.qmu.Lock()
 	defer rw.qmu.Unlock()
-	if w.granted {
+	if w.Granted() {
 		return true
 	}
-	rw.q.remove(w)
+	rw.q.Remove(w)
 	// A writer that leaves the head of the queue may unblock the readers
 	// behind it.
 	rw.grantLocked()
@@ -288,13 +290,13 @@ func (rw *RWMutex) lockSlow(reader bool, done <-chan struct{}, expire <-chan tim
 // The caller holds qmu; while rwWaiters is set only qmu holders change state.
 func (rw *RWMutex) grantLocked() {
 	for {
-		w := rw.q.head
+		w := rw.q.Front()
 		if w == nil {
 			rw.state.And(^uint64(rwWaiters))
 			return
 		}
 		s := rw.state.Load()
-		if w.reader {
+		if w.Value.reader {
 			if s&rwWriter != 0 || s&rwReaders == rwReaders {
 				return
 			}
@@ -305,8 +307,8 @@ func (rw *RWMutex) grantLocked() {
 			}
 			rw.state.Or(rwWriter)
 		}
-		rw.q.remove(w)
-		w.grant()
+		rw.q.Remove(w)
+		w.Grant()
 	}
 }
 
