@@ -108,7 +108,7 @@ func Adaptive(l *adaptive.Limiter, priority func(*http.Request) adaptive.Priorit
 			}()
 			next.ServeHTTP(sw, r)
 			done = true
-			switch code := sw.status(); {
+			switch code := sw.Status(); {
 			case sw.rejected, r.Context().Err() != nil, code == 0:
 				tok.OnIgnore()
 			case code == http.StatusServiceUnavailable, code == http.StatusGatewayTimeout:
@@ -182,7 +182,7 @@ func Breaker(b *breaker.Breaker, isFailure func(status int) bool) Middleware {
 			}()
 			next.ServeHTTP(sw, r)
 			done = true
-			switch code := sw.status(); {
+			switch code := sw.Status(); {
 			case sw.rejected, code == 0:
 				p.Ignore()
 			case isFailure(code):
