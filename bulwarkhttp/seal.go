@@ -45,4 +45,3 @@ func seal(r *http.Request) {
 // identity is the TransferEncoding of a sealed request without a body;
 // net/http only reads it.
 var identity = []string{"identity"}
-

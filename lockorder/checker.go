@@ -144,9 +144,9 @@ type acquisition struct {
 	name    string
 	unnamed bool // name is the "Mutex#<ID>" made up for a lock without a Name
 	shared  bool
-	goid   int64
-	stack  []byte
-	since  time.Time
+	goid    int64
+	stack   []byte
+	since   time.Time
 }
 
 type checker struct {

@@ -22,7 +22,7 @@ var ErrNoRoute = errors.New("sidecar: no such route")
 // ("routes[1].breaker.failure_rate"); Path is empty for a problem with the
 // whole file (a YAML syntax error).
 type ConfigError struct {
-	Path string // key path, empty for the whole file
+	Path   string // key path, empty for the whole file
 	Line   int    // line in the file, 0 when unknown
 	Column int    // column in the line (1 for its first byte), 0 when unknown
 	Msg    string // what is wrong

@@ -3,8 +3,8 @@ package sidecar
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"net/http"
+	"strconv"
 	"time"
 )
 
