@@ -181,10 +181,13 @@ func (s *Sim) Run(ctx context.Context, t Target) (*Result, error) {
 	return s.rec.result(&s.sc, s.opts.Gauges), nil
 }
 
-// nextArrival draws the arrival after the one at prev (-1: the first), by
-// thinning a Poisson process at the scenario's highest rate; -1 when the
-// load has stopped.
+// nextArrival returns the arrival after the one at prev (-1: the first);
+// -1 when the load has stopped. Poisson arrivals are drawn by thinning a
+// Poisson process at the scenario's highest rate.
 func (s *Sim) nextArrival(prev time.Duration) time.Duration {
+	if s.sc.Arrivals == Even {
+		return s.nextEven(prev)
+	}
 	m := maxRate(s.sc.Load)
 	if m <= 0 {
 		return -1
@@ -200,6 +203,55 @@ func (s *Sim) nextArrival(prev time.Duration) time.Duration {
 			return at
 		}
 	}
+}
+
+// nextEven returns the even arrival after the one at prev (-1: the first,
+// at the start): the time at which the integral of the rate from prev
+// reaches one request. A constant segment is integrated exactly, the
+// other shapes in steps of a millisecond; a segment of zero rate sends
+// nothing.
+func (s *Sim) nextEven(prev time.Duration) time.Duration {
+	const step = float64(time.Millisecond)
+	if prev < 0 {
+		if rateAt(s.sc.Load, 0) > 0 {
+			return 0
+		}
+		prev = 0
+	}
+	end := float64(s.sc.Duration)
+	t, need := float64(prev), 1.0 // requests still to integrate
+	for t < end {
+		at := time.Duration(t)
+		r := rateAt(s.sc.Load, at) / float64(time.Second) // per ns
+		span := float64(segmentEnd(s.sc.Load, at, s.sc.Duration)) - t
+		if l := &s.sc.Load[s.segment(at)]; l.Shape != Constant && l.Shape != "" {
+			span = min(span, step)
+		}
+		span = max(span, 1) // past rounding, always move on
+		if r > 0 && need/r <= span {
+			t += need / r
+			if t >= end {
+				return -1
+			}
+			return time.Duration(math.Round(t))
+		}
+		need -= r * span
+		t += span
+	}
+	return -1
+}
+
+// segment returns the index of the load segment in force at t.
+func (s *Sim) segment(t time.Duration) int {
+	var start time.Duration
+	for i := range s.sc.Load {
+		l := &s.sc.Load[i]
+		if l.For == 0 || t < start+l.For || i == len(s.sc.Load)-1 {
+			return i
+		}
+		start += l.For
+	}
+	return len(s.sc.Load) - 1
 }
 
 func (s *Sim) arrive(t Target, at time.Duration) {

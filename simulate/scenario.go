@@ -20,9 +20,12 @@ type Scenario struct {
 	// Bucket is the width of one row of the time series. Default 1s.
 	Bucket time.Duration `json:"bucket" yaml:"bucket"`
 	// Load is the offered load over time, segment after segment; the last
-	// segment lasts until Duration. Arrivals are a Poisson process whose
-	// rate follows the segments. Required unless Trace is set.
+	// segment lasts until Duration. How requests arrive at that rate is
+	// Arrivals. Required unless Trace is set.
 	Load []Load `json:"load" yaml:"load"`
+	// Arrivals is how the requests are spread in time: [Poisson] (default)
+	// or [Even].
+	Arrivals Arrivals `json:"arrivals,omitempty" yaml:"arrivals"`
 	// Dependency is the dependency's behaviour in phases, one after the
 	// other; past the last phase the dependency behaves as in it. At least
 	// one phase is required unless Trace is set.
@@ -34,6 +37,21 @@ type Scenario struct {
 	// as recorded (later attempts of the same request too).
 	Trace []TraceRecord `json:"-" yaml:"-"`
 }
+
+// Arrivals names how requests arrive at the offered rate.
+type Arrivals string
+
+// The arrival processes.
+const (
+	// Poisson arrivals: independent clients; the gaps between requests are
+	// drawn (exponentially distributed) from the scenario's seed.
+	Poisson Arrivals = "poisson"
+	// Even arrivals: one request every 1/rate, the first at the start — a
+	// load generator's fixed schedule, like the fault scenarios' (`bulwark
+	// scenarios`). The n-th request is sent when the integral of the rate
+	// reaches n, so a constant segment of d at r req/s sends d·r requests.
+	Even Arrivals = "even"
+)
 
 // LoadShape names how a [Load] segment's rate changes over its span.
 type LoadShape string
@@ -133,6 +151,11 @@ func (s *Scenario) Validate() error {
 		if len(s.Dependency) == 0 {
 			bad("dependency: at least one phase is required")
 		}
+	}
+	switch s.Arrivals {
+	case "", Poisson, Even:
+	default:
+		bad("arrivals: must be poisson or even, got %q", s.Arrivals)
 	}
 	for i, l := range s.Load {
 		errs = append(errs, prefix(fmt.Sprintf("load[%d]", i), l.validate(i == len(s.Load)-1))...)
@@ -264,6 +287,23 @@ func (l *Load) rate(t time.Duration) float64 {
 		return l.Rate + (l.To-l.Rate)*(1-math.Cos(ph))/2
 	}
 	return l.Rate
+}
+
+// segmentEnd returns when the load segment in force at t ends, or
+// end when it lasts until the end.
+func segmentEnd(loads []Load, t, end time.Duration) time.Duration {
+	var start time.Duration
+	for i := range loads {
+		l := &loads[i]
+		if l.For == 0 || i == len(loads)-1 {
+			return end
+		}
+		if t < start+l.For {
+			return min(start+l.For, end)
+		}
+		start += l.For
+	}
+	return end
 }
 
 // maxRate bounds the offered rate over the whole scenario.
