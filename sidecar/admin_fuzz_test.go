@@ -18,7 +18,7 @@ const fuzzAdminToken = "fuzz-token-0123456789abcdef"
 // FuzzAdminHandler sends the admin API arbitrary methods, paths, Host and
 // Authorization headers and bodies. It never panics, never answers 500,
 // answers the API's paths in JSON, and a request without the token never
-// changes a breaker's state.
+// changes a breaker's state. (A redirect to the clean path has no body.)
 func FuzzAdminHandler(f *testing.F) {
 	for _, s := range [][5]string{
 		{"POST", "/admin/breakers/api/open", "127.0.0.1:9901", "Bearer " + fuzzAdminToken, ""},
@@ -86,7 +86,10 @@ routes:
 		if w.Code >= 500 && w.Code != http.StatusServiceUnavailable {
 			t.Fatalf("%s %q (Host %q): status %d: %s", method, path, host, w.Code, w.Body)
 		}
-		if strings.HasPrefix(u.Path, "/admin/") && w.Code != http.StatusNotFound && w.Code != http.StatusMethodNotAllowed {
+		// ServeMux answers an unclean path ("/admin/.") with a bodiless
+		// redirect to the clean one, which then answers in JSON.
+		redirect := w.Code >= 300 && w.Code < 400
+		if strings.HasPrefix(u.Path, "/admin/") && !redirect && w.Code != http.StatusNotFound && w.Code != http.StatusMethodNotAllowed {
 			if !json.Valid(w.Body.Bytes()) {
 				t.Fatalf("%s %q: status %d, body not JSON: %q", method, path, w.Code, w.Body)
 			}
