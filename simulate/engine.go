@@ -73,6 +73,7 @@ type Sim struct {
 	base   context.Context
 	wg     sync.WaitGroup
 	idle   []chan func() // workers waiting for a request to run, last idle first
+	busy   int           // client requests in flight
 	ran    bool
 }
 
@@ -157,6 +158,12 @@ func (s *Sim) Run(ctx context.Context, t Target) (*Result, error) {
 			break
 		}
 		s.mu.Lock()
+		if len(s.events) == 0 && s.busy > 0 && s.now() < end {
+			// Requests in flight wait on the policies' own timers (a
+			// retry's backoff), which are not events: look again a bucket
+			// on, until they finish or the drain ends.
+			s.at(min(s.now()+s.sc.Bucket, end), func() {})
+		}
 		if len(s.events) == 0 || s.events[0].at > end {
 			s.mu.Unlock()
 			break
@@ -279,11 +286,13 @@ func (s *Sim) send(t Target, rec *TraceRecord, try int) {
 	if dl := s.sc.Client.Deadline; dl > 0 {
 		s.at(start+dl, func() { cancel(ErrDeadline) })
 	}
+	s.busy++
 	s.run(func() {
 		name, ok := t.Do(ctx, s.dep)
 		cancel(nil)
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		s.busy--
 		end := s.now()
 		s.rec.outcome(b, name, end-start)
 		c := s.sc.Client
