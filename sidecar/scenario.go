@@ -22,15 +22,16 @@ import (
 type ScenarioFile struct {
 	// Route names the route of the config the clients call. Default: the
 	// first.
-	Route      string           `yaml:"route"`
-	Seed       int64            `yaml:"seed"`
-	Duration   time.Duration    `yaml:"duration"`
-	Bucket     time.Duration    `yaml:"bucket"`
-	Load       []simulate.Load  `yaml:"load"`
-	Dependency []simulate.Phase `yaml:"dependency"`
-	Client     simulate.Client  `yaml:"client"`
-	Trace      *TraceConfig     `yaml:"trace"`
-	lines      map[string]int   // key path -> line
+	Route      string            `yaml:"route"`
+	Seed       int64             `yaml:"seed"`
+	Duration   time.Duration     `yaml:"duration"`
+	Bucket     time.Duration     `yaml:"bucket"`
+	Load       []simulate.Load   `yaml:"load"`
+	Arrivals   simulate.Arrivals `yaml:"arrivals"`
+	Dependency []simulate.Phase  `yaml:"dependency"`
+	Client     simulate.Client   `yaml:"client"`
+	Trace      *TraceConfig      `yaml:"trace"`
+	lines      map[string]int    // key path -> line
 	records    []simulate.TraceRecord
 }
 
@@ -46,7 +47,7 @@ type TraceConfig struct {
 // Scenario returns the scenario to simulate.
 func (f *ScenarioFile) Scenario() simulate.Scenario {
 	return simulate.Scenario{
-		Seed: f.Seed, Duration: f.Duration, Bucket: f.Bucket, Load: f.Load,
+		Seed: f.Seed, Duration: f.Duration, Bucket: f.Bucket, Load: f.Load, Arrivals: f.Arrivals,
 		Dependency: f.Dependency, Client: f.Client, Trace: f.records,
 	}
 }

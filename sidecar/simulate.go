@@ -14,8 +14,8 @@ import (
 
 // simTarget sends each simulated client request through the server's
 // handler (the same data path as a proxied request: rate limit, bulkhead,
-// retry, breaker, timeout, the upstream transport), as a GET of path. The
-// outcome is the proxy's own (X-Bulwark-Reason), or "ok" and
+// retry, breaker, timeout, the upstream transport), as a GET of path (or
+// the method set by [WithSimulatedMethod]). The outcome is the proxy's own (X-Bulwark-Reason), or "ok" and
 // "upstream_error" for the upstream's answers.
 func (s *Server) simTarget(path string) simulate.Target {
 	h := s.Handler()
@@ -23,6 +23,9 @@ func (s *Server) simTarget(path string) simulate.Target {
 	tmpl.RemoteAddr = "192.0.2.1:1234"
 	return simulate.TargetFunc(func(ctx context.Context, _ *simulate.Dependency) (string, bool) {
 		req := tmpl.Clone(ctx) // the same request as NewRequest makes, without parsing the URL again
+		if m, ok := ctx.Value(simMethodKey{}).(string); ok {
+			req.Method = m
+		}
 		w := &simWriter{header: http.Header{}}
 		h.ServeHTTP(w, req)
 		if reason := w.header.Get(HeaderReason); reason != "" {
