@@ -1,0 +1,274 @@
+package faultsuite
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bulwark-go/bulwark/sidecar"
+	"github.com/bulwark-go/bulwark/simulate"
+)
+
+var faithfulScale = flag.Float64("faithful-scale", 0.2, "phase length of TestSimulatorFaithful's runs against the full-length run")
+
+// bubbleRuntime is the time of a testing/synctest bubble, which the
+// sidecar's policies read too.
+type bubbleRuntime struct{}
+
+func (bubbleRuntime) Now() time.Time        { return time.Now() }
+func (bubbleRuntime) Sleep(d time.Duration) { time.Sleep(d) }
+func (bubbleRuntime) Settle()               { synctest.Wait() }
+
+// simScenario is sc, at scale, as a scenario of `bulwark simulate`: the
+// same phases and Down marks, the same load sent on the same even
+// schedule, the same client deadline. ok is false for a fault the
+// simulated dependency has no equivalent of (resets, pushback).
+func simScenario(sc Scenario, scale float64, deadline time.Duration) (_ simulate.Scenario, ok bool) {
+	out := simulate.Scenario{
+		Seed: 1, Duration: sc.duration(scale), Bucket: bucketWidth(scale),
+		Arrivals: simulate.Even, Client: simulate.Client{Deadline: deadline},
+	}
+	for _, p := range sc.Phases {
+		d := scaled(p.Duration, scale)
+		load := p.Load
+		if load == 0 {
+			load = 1
+		}
+		out.Load = append(out.Load, simulate.Load{For: d, Rate: sc.Rate * load})
+		ph := simulate.Phase{Name: p.Name, For: d, Capacity: sc.Capacity, Outage: &p.Down,
+			Latency: simulate.Latency{Dist: simulate.Fixed, Value: p.Fault.Latency}}
+		switch p.Fault.Kind {
+		case Healthy:
+		case Failing:
+			ph.ErrorRate = p.Fault.FailRate
+		case Hanging:
+			ph.Hang = true
+		case Dead:
+			ph.Refuse = true
+		default:
+			return out, false
+		}
+		out.Dependency = append(out.Dependency, ph)
+	}
+	return out, true
+}
+
+// simulateProxy runs sc, scaled, through `bulwark simulate`'s engine with
+// the proxy mode's config, and returns what its callers met as Calls of
+// the suite's four outcomes, with the requests that reached the
+// dependency during Down phases: the same figures as a ModeResult of the
+// proxy mode, measured on virtual time.
+func simulateProxy(t *testing.T, sc Scenario, scale float64, deadline time.Duration) ModeResult {
+	ssc, ok := simScenario(sc, scale, deadline)
+	if !ok {
+		t.Fatalf("%s: a fault the simulator has no equivalent of", sc.Name)
+	}
+	mr := ModeResult{Mode: Proxy, Recovery: -1}
+	synctest.Test(t, func(t *testing.T) {
+		cfg, err := sidecar.ParseConfig([]byte(proxyConfig("upstream.invalid:80", scale)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sf := &sidecar.ScenarioFile{Seed: ssc.Seed, Duration: ssc.Duration, Bucket: ssc.Bucket,
+			Load: ssc.Load, Arrivals: ssc.Arrivals, Dependency: ssc.Dependency, Client: ssc.Client}
+		sim, target, err := sidecar.NewSimulation(cfg, sf, bubbleRuntime{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		start := time.Now()
+		res, err := sim.Run(t.Context(), simulate.TargetFunc(func(ctx context.Context, dep *simulate.Dependency) (string, bool) {
+			mu.Lock()
+			i := len(mr.Calls)
+			mr.Calls = append(mr.Calls, Call{At: time.Since(start), Method: http.MethodGet})
+			mu.Unlock()
+			if i%10 == 9 { // as Run sends them: every tenth request a POST
+				ctx = sidecar.WithSimulatedMethod(ctx, http.MethodPost)
+			}
+			t0 := time.Now()
+			name, ok := target.Do(ctx, dep)
+			took := time.Since(t0)
+			mu.Lock()
+			c := &mr.Calls[i]
+			c.Took = took
+			c.Outcome = classify(name, ok, took)
+			c.Err = name
+			mu.Unlock()
+			return name, ok
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mr.Sent = res.Summary.Requests
+		mr.Reached = res.Summary.Attempts
+		mr.ReachedDown = res.Summary.OutageAttempts
+	})
+	starts := phaseStarts(sc, scale)
+	mr.Recovery = recovery(mr.Calls, starts[len(sc.Phases)-1], bucketWidth(scale), sc.duration(scale))
+	return mr
+}
+
+// classify maps a simulated outcome to the suite's four: the proxy's own
+// refusals are what the client's fallback answers (as in Run's proxy
+// mode); any other failure is fast or slow by FastFailure.
+func classify(name string, ok bool, took time.Duration) Outcome {
+	switch {
+	case ok:
+		return Succeeded
+	case name == "breaker_open" || name == "shed" || name == "rate_limited":
+		return Fallback
+	case took < FastFailure:
+		return FailedFast
+	}
+	return FailedSlowly
+}
+
+// figures are the figures the simulator must reproduce: the share of each
+// outcome (percent of calls), the requests reaching the dependency while
+// it is down, and the time to recover.
+type figures struct {
+	share       [numOutcomes]float64
+	reachedDown int
+	recovery    time.Duration
+}
+
+func figuresOf(m ModeResult) figures {
+	return figures{share: summarize(nil, m).share, reachedDown: m.ReachedDown, recovery: m.Recovery}
+}
+
+// faithfulScenarios are the scenarios TestSimulatorFaithful compares:
+// a full outage then recovery, 30 % random failures, and a hang. (The
+// latency jump to 2 s plays out as the hang does: every attempt times out
+// at 250 ms; it agrees as closely, and is left out to keep the test's load
+// on the machine down.)
+var faithfulScenarios = []string{"outage", "random-failures", "hang"}
+
+// Agreement is within Faithful of the real run's figure, except where one
+// call, request or bucket is already more than that:
+//
+//   - an outcome's share: within 10 % of the real share, or 1 point of
+//     all calls when that is more (an outcome of a handful of calls);
+//   - requests reaching the dependency while it is down: within 10 %, or
+//     2 requests when that is more (the breaker's cost of opening is about
+//     18 requests at any scale, so 10 % is under 2 of them, and the
+//     retries' jitter is drawn from different streams in the two runs);
+//   - time to recover: within 10 %, or one bucket of the measurement when
+//     that is more (it is measured in whole buckets).
+//
+// The recovery of random-failures is not compared: it depends on whether
+// the random failures happened to leave the breaker open when the phase
+// ended, which the real upstream draws from an unseeded generator.
+const (
+	Faithful        = 0.10
+	minShareSlack   = 1.0 // percentage points
+	minReachedSlack = 2   // requests
+	// maxRunnerLag is the most the real run's 10 ms timer may fire late
+	// for its figures to count: half the line between failing fast and
+	// slowly. Later than that, the process was starved of CPU and the
+	// scenario's timeouts and deadlines fired off schedule.
+	maxRunnerLag = FastFailure / 2
+	// maxTries is how many times a starved real run is tried.
+	maxTries = 2
+)
+
+// TestSimulatorFaithful runs fault scenarios on loopback (the proxy mode:
+// the sidecar's handler over real sockets) and through `bulwark
+// simulate`'s engine (the same handler and config, in virtual time), and
+// checks that the simulator's figures agree with the real run's (see
+// Faithful). The real runs go side by side, so that the test takes about
+// one scenario's time; a real run whose process was starved of CPU
+// (maxRunnerLag) runs once more.
+func TestSimulatorFaithful(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	scs := make([]Scenario, len(faithfulScenarios))
+	for i, name := range faithfulScenarios {
+		var ok bool
+		if scs[i], ok = scenarioNamed(name); !ok {
+			t.Fatalf("no scenario %q", name)
+		}
+	}
+	reals := make([]*Result, len(scs))
+	errs := make([]error, len(scs))
+	tries := make([]int, len(scs))
+	for range maxTries {
+		var wg sync.WaitGroup
+		for i, sc := range scs {
+			if reals[i] != nil && reals[i].Lag <= maxRunnerLag {
+				continue
+			}
+			tries[i]++
+			wg.Go(func() { reals[i], errs[i] = Run(ctx, sc, Options{Scale: *faithfulScale}) })
+		}
+		wg.Wait()
+	}
+	for i, sc := range scs {
+		t.Run(sc.Name, func(t *testing.T) {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			real := reals[i]
+			sim := simulateProxy(t, sc, *faithfulScale, real.Deadline)
+			rf, sf := figuresOf(real.Modes[Proxy]), figuresOf(sim)
+			t.Logf("%s at scale %v, real run %d of %d (runner lag up to %v):\n%s", sc.Name, *faithfulScale, tries[i], maxTries, real.Lag.Round(time.Millisecond), agreement(rf, sf))
+			if real.Lag > maxRunnerLag {
+				t.Skipf("the real run was starved of CPU in every try (its 10 ms timer fired up to %v late, over %v): its timeouts and deadlines fired off schedule, so its figures are not the scenario's", real.Lag.Round(time.Millisecond), maxRunnerLag)
+			}
+			if n := len(real.Modes[Proxy].Calls); n != len(sim.Calls) {
+				t.Errorf("%d calls simulated, %d sent on loopback: the simulated load is not the scenario's", len(sim.Calls), n)
+			}
+			for o := range numOutcomes {
+				if d, lim := abs(sf.share[o]-rf.share[o]), max(Faithful*rf.share[o], minShareSlack); d > lim {
+					t.Errorf("%s: simulated %.1f%%, real %.1f%%: %.1f points apart, want at most %.1f", o, sf.share[o], rf.share[o], d, lim)
+				}
+			}
+			if d, lim := abs(float64(sf.reachedDown-rf.reachedDown)), max(Faithful*float64(rf.reachedDown), minReachedSlack); d > lim {
+				t.Errorf("requests reaching the dependency while down: simulated %d, real %d; want at most %.1f apart", sf.reachedDown, rf.reachedDown, lim)
+			}
+			if sc.Name == "random-failures" {
+				return
+			}
+			bucket := bucketWidth(*faithfulScale)
+			if rf.recovery < 0 || sf.recovery < 0 {
+				t.Errorf("recovery: simulated %v, real %v; want both to recover", sf.recovery, rf.recovery)
+			} else if d, lim := (sf.recovery - rf.recovery).Abs(), max(time.Duration(Faithful*float64(rf.recovery)), bucket); d > lim {
+				t.Errorf("recovery: simulated %v, real %v: %v apart, want at most %v", sf.recovery, rf.recovery, d, lim)
+			}
+		})
+	}
+}
+
+// agreement is the two runs' figures side by side.
+func agreement(real, sim figures) string {
+	var b strings.Builder
+	rel := func(s, r float64) string {
+		if r == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%+.1f%%", 100*(s-r)/r)
+	}
+	fmt.Fprintf(&b, "  %-14s %8s %8s %8s\n", "figure", "real", "sim", "sim/real")
+	for o := range numOutcomes {
+		fmt.Fprintf(&b, "  %-14s %7.1f%% %7.1f%% %8s\n", o, real.share[o], sim.share[o], rel(sim.share[o], real.share[o]))
+	}
+	fmt.Fprintf(&b, "  %-14s %8d %8d %8s\n", "reached down", real.reachedDown, sim.reachedDown, rel(float64(sim.reachedDown), float64(real.reachedDown)))
+	fmt.Fprintf(&b, "  %-14s %8v %8v %8s\n", "recovery", real.recovery, sim.recovery, rel(float64(sim.recovery), float64(real.recovery)))
+	return b.String()
+}
+
+func abs(f float64) float64 { return max(f, -f) }
+
+func scenarioNamed(name string) (Scenario, bool) {
+	for _, s := range Scenarios() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scenario{}, false
+}
