@@ -1,6 +1,8 @@
 package sidecar
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"hash/maphash"
 	"net"
 	"net/http"
@@ -67,12 +69,30 @@ var keySeed = maphash.MakeSeed()
 // costs the limiter the same memory), or the client's IP address. With
 // trusted_proxies set, the header is believed only from those proxies.
 func (r *route) clientKey(req *http.Request) string {
-	if h := r.cfg.RateLimit.ClientHeader; h != "" && (len(r.trusted) == 0 || r.fromTrusted(req)) {
-		if v := req.Header.Get(h); v != "" {
-			return "h:" + strconv.FormatUint(maphash.String(keySeed, v), 36)
-		}
+	if v := r.clientHeader(req); v != "" {
+		return "h:" + strconv.FormatUint(maphash.String(keySeed, v), 36)
 	}
 	return "ip:" + r.clientIP(req)
+}
+
+// sharedClientKey is clientKey for a limit kept in Redis: the same on
+// every replica, so the header's value is hashed with SHA-256 (truncated
+// to 128 bits) rather than a seed of this process.
+func (r *route) sharedClientKey(req *http.Request) string {
+	if v := r.clientHeader(req); v != "" {
+		sum := sha256.Sum256([]byte(v))
+		return "h:" + base64.RawURLEncoding.EncodeToString(sum[:16])
+	}
+	return "ip:" + r.clientIP(req)
+}
+
+// clientHeader returns the value of the route's client_header, when it is
+// set and believed (with trusted_proxies, from those proxies only).
+func (r *route) clientHeader(req *http.Request) string {
+	if h := r.cfg.RateLimit.ClientHeader; h != "" && (len(r.trusted) == 0 || r.fromTrusted(req)) {
+		return req.Header.Get(h)
+	}
+	return ""
 }
 
 // forwarded sets the headers that tell the upstream who the client is.

@@ -247,8 +247,53 @@ type RateLimitConfig struct {
 	// without the header is keyed by IP too.
 	ClientHeader string `yaml:"client_header"`
 	// MaxClients bounds the clients remembered (per_client only). Default
-	// 100000.
+	// 100000. Not with Redis, which keeps the clients itself.
 	MaxClients int `yaml:"max_clients"`
+	// Redis, if set, keeps the limit in Redis (package bulwarkredis), so
+	// that every replica of the sidecar sharing the Redis and the key
+	// prefix shares one limit: rate and burst are the fleet's. Default
+	// nil: the limit is this process's own.
+	Redis *RedisLimitConfig `yaml:"redis"`
+}
+
+// RedisLimitConfig shares a route's rate limit across replicas through
+// Redis (bulwarkredis.LimiterConfig). Every replica sharing the limit must
+// give the same rate, burst and key prefix.
+type RedisLimitConfig struct {
+	// Addr is the Redis server's host:port. Required.
+	Addr string `yaml:"addr"`
+	// Username is the ACL user to authenticate as. Default "": the
+	// default user.
+	Username string `yaml:"username"`
+	// PasswordEnv names the environment variable holding the password,
+	// read at start and on each reload. Default "": no password.
+	PasswordEnv string `yaml:"password_env"`
+	// DB is the Redis database number. Default 0.
+	DB int `yaml:"db"`
+	// KeyPrefix is put before the limit's keys. Default
+	// "bulwark:ratelimit:" + the route's name + ":", so that replicas
+	// sharing a route name share its limit.
+	KeyPrefix string `yaml:"key_prefix"`
+	// Timeout bounds each call to Redis (the request's deadline too, if
+	// sooner). Default 0: bulwarkredis.DefaultTimeout, 100ms. At most
+	// [MaxTimeout].
+	Timeout time.Duration `yaml:"timeout"`
+	// Outage decides the requests Redis did not decide (down, frozen,
+	// slower than Timeout): "local" (default) limits each replica to
+	// rate/replicas on its own, "open" admits them, "closed" refuses them.
+	Outage string `yaml:"outage"`
+	// Replicas is the number of replicas expected to share the limit, for
+	// outage "local". Default 1.
+	Replicas int `yaml:"replicas"`
+	// Lease, if more than 1, takes up to this many tokens from Redis in
+	// one round trip and spends them locally: fewer round trips, and the
+	// fleet may admit up to replicas×(lease−1) more than the limit in a
+	// window. At most burst. Default 0: every request asks Redis.
+	Lease int `yaml:"lease"`
+	// LeaseTTL is how long leased tokens may be spent. Default 0:
+	// bulwarkredis.DefaultLeaseTTL, 1s. With lease only; at most
+	// [MaxTimeout].
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // ChaosConfig injects faults into a route (chaos package), for demos and

@@ -87,6 +87,29 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bulkhead required", route0 + "    bulkhead: {}\n", []string{fmt.Sprintf("routes[0].bulkhead.max_concurrent: required, in 1..%d, got 0", bulkhead.MaxCapacity)}},
 		{"rate required", route0 + "    rate_limit: {burst: 3}\n", []string{"routes[0].rate_limit.rate: required, requests per second in (0, 1e+09], got 0"}},
 		{"client header global", route0 + "    rate_limit: {rate: 1, client_header: X-Id}\n", []string{"routes[0].rate_limit.client_header: applies only with per_client: true"}},
+		{"redis addr required", route0 + "    rate_limit: {rate: 1, redis: {outage: open}}\n", []string{
+			"routes[0].rate_limit.redis.addr: required (the Redis server's host:port, such as 127.0.0.1:6379)"}},
+		{"redis bad addr", route0 + "    rate_limit: {rate: 1, redis: {addr: redis}}\n", []string{
+			`routes[0].rate_limit.redis.addr: must be host:port such as 127.0.0.1:6379, got "redis"`}},
+		{"redis outage", route0 + "    rate_limit: {rate: 1, redis: {addr: 'r:6379', outage: fail}}\n", []string{
+			`routes[0].rate_limit.redis.outage: must be local, open or closed, got "fail"`}},
+		{"redis timeout cap", route0 + "    rate_limit: {rate: 1, redis: {addr: 'r:6379', timeout: 25h}}\n", []string{
+			"routes[0].rate_limit.redis.timeout: must be at most 24h0m0s, got 25h0m0s"}},
+		{"redis negatives", route0 + "    rate_limit: {rate: 1, redis: {addr: 'r:6379', replicas: -1, db: -2, timeout: -1s}}\n", []string{
+			"routes[0].rate_limit.redis.db: must not be negative, got -2",
+			"routes[0].rate_limit.redis.timeout: must not be negative, got -1s",
+			"routes[0].rate_limit.redis.replicas: must not be negative, got -1"}},
+		{"redis lease over burst", route0 + "    rate_limit: {rate: 2.5, redis: {addr: 'r:6379', lease: 4}}\n", []string{
+			"routes[0].rate_limit.redis.lease: must be at most burst (3): a lease is taken from the burst, got 4"}},
+		{"redis lease ttl alone", route0 + "    rate_limit: {rate: 1, redis: {addr: 'r:6379', lease_ttl: 2s}}\n", []string{
+			"routes[0].rate_limit.redis.lease_ttl: applies only with lease greater than 1"}},
+		{"redis password env", route0 + "    rate_limit: {rate: 1, redis: {addr: 'r:6379', password_env: 'A-B'}}\n", []string{
+			`routes[0].rate_limit.redis.password_env: must be an environment variable name, got "A-B"`}},
+		{"redis max clients", route0 + "    rate_limit: {rate: 1, per_client: true, max_clients: 5, redis: {addr: 'r:6379'}}\n", []string{
+			"routes[0].rate_limit.max_clients: applies only without redis (Redis keeps the clients; a client's key expires once its bucket is full again)"}},
+		{"redis unknown key", route0 + "    rate_limit: {rate: 1, redis: {address: 'r:6379'}}\n", []string{
+			"routes[0].rate_limit.redis.address: unknown key (known keys: addr, db, key_prefix, lease, lease_ttl, outage, password_env, replicas, timeout, username)",
+			"routes[0].rate_limit.redis.addr: required (the Redis server's host:port, such as 127.0.0.1:6379)"}},
 		{"chaos rate", route0 + "    chaos: {error_rate: 2}\n", []string{"routes[0].chaos.error_rate: must be in [0,1], got 2"}},
 		{"chaos latency", route0 + "    chaos: {latency_rate: 0.5}\n", []string{"routes[0].chaos.latency: required with latency_rate"}},
 		{"nan", route0 + "    breaker: {failure_rate: .nan}\n", []string{"routes[0].breaker.failure_rate: must be in (0,1], got NaN"}},
@@ -222,7 +245,7 @@ func TestParseConfigSample(t *testing.T) {
 		t.Fatal("no routes")
 	}
 	for _, r := range c.Routes {
-		if _, err := buildPolicies(&r, nil, nil, http.DefaultTransport, &routeStats{}, nil); err != nil {
+		if _, err := buildPolicies(&r, nil, nil, http.DefaultTransport, &routeStats{}, nil, nil); err != nil {
 			t.Errorf("route %s: %v", r.Name, err)
 		}
 	}

@@ -6,18 +6,21 @@ require (
 	github.com/chromedp/cdproto v0.160.1
 	github.com/chromedp/chromedp v0.23.1
 	github.com/prometheus/client_golang v1.25.0
+	github.com/redis/go-redis/v9 v9.23.0
 	go.yaml.in/yaml/v3 v3.0.6
 )
 
 require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/bulwark-go/bulwark v0.0.0
+	github.com/bulwark-go/bulwark/bulwarkredis v0.0.0
 	github.com/bulwark-go/bulwark/prommetrics v0.0.0
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
@@ -29,3 +32,5 @@ require (
 replace github.com/bulwark-go/bulwark => ../.
 
 replace github.com/bulwark-go/bulwark/prommetrics => ../prommetrics
+
+replace github.com/bulwark-go/bulwark/bulwarkredis => ../bulwarkredis

@@ -14,7 +14,9 @@ import (
 
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/bulwarkredis"
 	"github.com/bulwark-go/bulwark/ratelimit"
+	"github.com/redis/go-redis/v9"
 )
 
 // ParseConfig reads a YAML config, fills in the sidecar's defaults and
@@ -459,21 +461,79 @@ func (v *validator) rateLimit(p string, r *RateLimitConfig) {
 			v.fail(p+".client_header", "must be a header name, got %q", r.ClientHeader)
 		}
 	}
-	if r.MaxClients != 0 && !r.PerClient {
+	switch {
+	case r.MaxClients != 0 && !r.PerClient:
 		v.fail(p+".max_clients", "applies only with per_client: true")
-	} else if r.MaxClients < 0 || r.MaxClients > MaxClientsLimit {
+	case r.MaxClients != 0 && r.Redis != nil:
+		v.fail(p+".max_clients", "applies only without redis (Redis keeps the clients; a client's key expires once its bucket is full again)")
+	case r.MaxClients < 0 || r.MaxClients > MaxClientsLimit:
 		v.fail(p+".max_clients", "must be in 0..%d, got %d", MaxClientsLimit, r.MaxClients)
+	}
+	burst := r.Burst
+	if burst == 0 && r.Rate > 0 && r.Rate <= ratelimit.MaxRate {
+		burst = max(1, int(math.Ceil(r.Rate)))
+	}
+	if r.Redis != nil {
+		v.redisLimit(p+".redis", r.Redis, burst)
 	}
 	if len(v.errs) == 0 {
 		rc := *r
-		if rc.Burst == 0 {
-			rc.Burst = max(1, int(math.Ceil(rc.Rate)))
-		}
+		rc.Burst = burst
 		if _, _, err := newLimiter("check", &rc, nil, nil); err != nil {
 			v.fail(p, "%v", err)
+		} else if rc.Redis != nil {
+			// bulwarkredis's own checks (its span of burst/rate); the
+			// client is never used.
+			c := redis.NewClient(&redis.Options{Addr: rc.Redis.Addr})
+			_, err := bulwarkredis.NewLimiter(c, sharedLimiterConfig("check", &rc, nil, nil))
+			_ = c.Close()
+			if err != nil {
+				v.fail(p+".redis", "%v", err)
+			}
 		}
 	}
 }
+
+// redisLimit checks a rate_limit.redis block; burst is the limit's burst,
+// its default applied.
+func (v *validator) redisLimit(p string, r *RedisLimitConfig, burst int) {
+	if r.Addr == "" {
+		v.fail(p+".addr", "required (the Redis server's host:port, such as 127.0.0.1:6379)")
+	} else if _, port, err := net.SplitHostPort(r.Addr); err != nil {
+		v.fail(p+".addr", "must be host:port such as 127.0.0.1:6379, got %q", r.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		v.fail(p+".addr", "port must be a number in 1..65535, got %q", port)
+	}
+	if r.PasswordEnv != "" && !envName.MatchString(r.PasswordEnv) {
+		v.fail(p+".password_env", "must be an environment variable name, got %q", r.PasswordEnv)
+	}
+	if r.DB < 0 {
+		v.fail(p+".db", "must not be negative, got %d", r.DB)
+	}
+	if len(r.KeyPrefix) > maxKeyPrefix {
+		v.fail(p+".key_prefix", "must be at most %d bytes, got %d", maxKeyPrefix, len(r.KeyPrefix))
+	}
+	v.nonNegative(p+".timeout", r.Timeout)
+	if _, ok := redisOutages[r.Outage]; !ok {
+		v.fail(p+".outage", "must be local, open or closed, got %q", r.Outage)
+	}
+	if r.Replicas < 0 {
+		v.fail(p+".replicas", "must not be negative, got %d", r.Replicas)
+	}
+	switch {
+	case r.Lease < 0:
+		v.fail(p+".lease", "must not be negative, got %d", r.Lease)
+	case r.Lease > burst && burst > 0:
+		v.fail(p+".lease", "must be at most burst (%d): a lease is taken from the burst, got %d", burst, r.Lease)
+	}
+	v.nonNegative(p+".lease_ttl", r.LeaseTTL)
+	if r.LeaseTTL != 0 && r.Lease <= 1 {
+		v.fail(p+".lease_ttl", "applies only with lease greater than 1")
+	}
+}
+
+// maxKeyPrefix bounds rate_limit.redis.key_prefix.
+const maxKeyPrefix = 256
 
 func (v *validator) chaos(p string, c *ChaosConfig) {
 	v.rate(p+".error_rate", c.ErrorRate, true)

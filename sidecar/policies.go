@@ -3,6 +3,7 @@ package sidecar
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"reflect"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
 	"github.com/bulwark-go/bulwark/bulwarkhttp"
+	"github.com/bulwark-go/bulwark/bulwarkredis"
 	"github.com/bulwark-go/bulwark/chaos"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
@@ -117,6 +119,8 @@ type policies struct {
 	bulkhead *bulkhead.Bulkhead
 	limiter  *ratelimit.Limiter
 	keyed    *ratelimit.Keyed
+	shared   *bulwarkredis.Limiter // rate_limit.redis: the limit kept in Redis
+	redis    *redisClient          // shared's client
 
 	failure   [200]bool // statuses 400..599 counted as failures
 	transport *bulwarkhttp.Transport
@@ -133,8 +137,10 @@ func (p *policies) isFailure(code int) bool {
 // whose block is the same in prev, the route of the same name in the
 // running config, is kept with its state; the others are made anew. The
 // transport (with its retry policy and budget) is kept when nothing it is
-// built from changed.
-func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, base http.RoundTripper, stats *routeStats, obs bulwark.Observer) (*policies, error) {
+// built from changed. A Redis client is kept when the route's Redis
+// settings resolve to the same (see redisClient); a new one is closed
+// again if building fails.
+func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, base http.RoundTripper, stats *routeStats, obs bulwark.Observer, log *slog.Logger) (_ *policies, err error) {
 	p := &policies{breaker: br}
 	for _, code := range rc.FailureStatuses {
 		p.failure[code-400] = true
@@ -144,7 +150,6 @@ func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, base http.Rou
 	if prev != nil {
 		old, oc = prev.policies, prev.cfg
 	}
-	var err error
 	switch {
 	case rc.Chaos == nil:
 	case old != nil && reflect.DeepEqual(rc.Chaos, oc.Chaos):
@@ -165,6 +170,15 @@ func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, base http.Rou
 	}
 	switch {
 	case rc.RateLimit == nil:
+	case rc.RateLimit.Redis != nil:
+		if err := p.buildShared(rc, old, &oc, obs, log); err != nil {
+			return nil, fmt.Errorf("rate_limit.%w", err)
+		}
+		defer func() {
+			if err != nil && (old == nil || p.redis != old.redis) {
+				p.redis.close()
+			}
+		}()
 	case old != nil && reflect.DeepEqual(rc.RateLimit, oc.RateLimit):
 		p.limiter, p.keyed = old.limiter, old.keyed
 	default:
@@ -214,6 +228,36 @@ func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, base http.Rou
 	}
 	p.retry = p.transport.Retry()
 	return p, nil
+}
+
+// buildShared sets p's limiter kept in Redis, and its client: old's when
+// the Redis settings resolve to the same, and old's limiter too when the
+// whole rate_limit block is the same.
+func (p *policies) buildShared(rc *RouteConfig, old *policies, oc *RouteConfig, obs bulwark.Observer, log *slog.Logger) error {
+	conn, err := resolveRedis(rc.RateLimit.Redis, osGetenv)
+	if err != nil {
+		return err
+	}
+	if old != nil && old.redis.reusable(conn) {
+		p.redis = old.redis
+		if old.shared != nil && reflect.DeepEqual(rc.RateLimit, oc.RateLimit) {
+			p.shared = old.shared
+			return nil
+		}
+	} else {
+		p.redis = newRedisClient(conn)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg := sharedLimiterConfig(rc.Name, rc.RateLimit, redisErrorLog(log, rc.Name, redisLogInterval), obs)
+	if p.shared, err = bulwarkredis.NewLimiter(p.redis.c, cfg); err != nil {
+		if old == nil || p.redis != old.redis {
+			p.redis.close()
+		}
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
 }
 
 // sameTransport reports whether two routes' transports are built from the

@@ -18,6 +18,7 @@ import (
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
 	"github.com/bulwark-go/bulwark/bulwarkhttp"
+	"github.com/bulwark-go/bulwark/bulwarkredis"
 	"github.com/bulwark-go/bulwark/internal/clock"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/timeout"
@@ -114,12 +115,25 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel = clock.WithTimeout(ctx, r.cfg.clock, d, errRequestTimeout) // the real clock but in bulwark simulate
 		defer cancel()
 	}
-	if r.limiter != nil || r.keyed != nil {
+	if r.limiter != nil || r.keyed != nil || r.shared != nil {
 		var d ratelimit.Decision
-		if r.limiter != nil {
+		switch {
+		case r.limiter != nil:
 			d = r.limiter.Check()
-		} else {
+		case r.keyed != nil:
 			d = r.keyed.CheckKey(r.clientKey(req))
+		default:
+			key := bulwarkredis.DefaultKey
+			if r.cfg.RateLimit.PerClient {
+				key = r.sharedClientKey(req)
+			}
+			// A Redis failure is decided by the outage mode and logged by
+			// the limiter's OnError; only the client's leaving stops here.
+			var err error
+			if d, err = r.shared.Allow(ctx, key); err != nil && errors.Is(ctx.Err(), context.Canceled) {
+				info.outcome = OutcomeClientGone
+				return
+			}
 		}
 		h := w.Header()
 		bulwarkhttp.SetRateLimitHeaders(h, d)

@@ -132,11 +132,18 @@ func Open(path string, opts Options) (*Server, error) {
 }
 
 // Close releases what the server holds beyond its goroutines: the idle
-// connections of the transport it made (not of Options.Transport). Serve
-// calls it on its way out; call it after Apply-only use.
+// connections of the transport it made (not of Options.Transport) and the
+// routes' Redis clients (rate_limit.redis; a request still served then
+// is decided by its outage mode, and a later Apply makes new clients).
+// Serve calls it on its way out; call it after Apply-only use.
 func (s *Server) Close() {
 	if t, ok := s.base.(interface{ CloseIdleConnections() }); ok && s.ownBase {
 		t.CloseIdleConnections()
+	}
+	if g := s.gen.Load(); g != nil {
+		for _, r := range g.routes {
+			r.redis.close()
+		}
 	}
 }
 
@@ -193,9 +200,20 @@ func (s *Server) apply(cfg *Config, raw []byte) error {
 	breakers := map[string]*breakerEntry{}
 	stats := map[string]*routeStats{}
 	routes := make([]*route, 0, len(cfg.Routes))
+	kept := map[*redisClient]bool{} // the running routes' Redis clients
+	if old != nil {
+		for _, r := range old.routes {
+			kept[r.redis] = true
+		}
+	}
 	fail := func(err error) error {
 		for _, e := range created {
 			e.remove()
+		}
+		for _, r := range routes {
+			if !kept[r.redis] {
+				r.redis.close()
+			}
 		}
 		return err
 	}
@@ -225,7 +243,7 @@ func (s *Server) apply(cfg *Config, raw []byte) error {
 		if st == nil {
 			st = &routeStats{}
 		}
-		pol, err := buildPolicies(rc, entry, prev[rc.Name], s.base, st, &s.hub)
+		pol, err := buildPolicies(rc, entry, prev[rc.Name], s.base, st, &s.hub, s.log)
 		if err != nil {
 			return fail(fmt.Errorf("routes[%d].%w", i, err))
 		}
@@ -270,6 +288,15 @@ func (s *Server) apply(cfg *Config, raw []byte) error {
 	}
 	s.auth.Store(auth)
 	s.gen.Store(g)
+	// The Redis clients no route uses any more are closed: a request of
+	// the old generation still asking one gets an error, and its route's
+	// rate_limit.redis.outage decides it.
+	for _, r := range routes {
+		delete(kept, r.redis)
+	}
+	for c := range kept {
+		c.close()
+	}
 	return nil
 }
 

@@ -128,6 +128,12 @@ func simulation(cfg *Config, sf *ScenarioFile, rt simulate.Runtime) (*simulate.S
 		if r.Breaker != nil {
 			r.Breaker.clock = clock
 		}
+		if r.RateLimit != nil {
+			// One simulated sidecar is the whole fleet: a limit shared
+			// through Redis is simulated as this process's own, at the
+			// fleet's rate (no Redis is asked, on no real clock).
+			r.RateLimit.Redis = nil
+		}
 		if r.Chaos != nil && r.Chaos.Seed == 0 {
 			r.Chaos.Seed = sf.Seed*31 + int64(i) + 1
 		}

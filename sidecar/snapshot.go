@@ -112,6 +112,26 @@ type RateLimitSnapshot struct {
 	Tokens     *float64 `json:"tokens,omitempty"`
 	Clients    int      `json:"clients,omitempty"`
 	MaxClients int      `json:"max_clients,omitempty"`
+	// Redis is set for a limit kept in Redis (rate_limit.redis).
+	Redis *RedisLimitSnapshot `json:"redis,omitempty"`
+}
+
+// RedisLimitSnapshot is a limit kept in Redis (bulwarkredis.LimiterSnapshot).
+type RedisLimitSnapshot struct {
+	Addr string `json:"addr"`
+	// Outage is the mode deciding while Redis is out: local, open or
+	// closed.
+	Outage string `json:"outage"`
+	// Breaker is the state of the breaker around Redis: "open" while Redis
+	// is known to be down and requests are decided by Outage at once.
+	Breaker string `json:"breaker"`
+	// Unavailable counts the requests Redis did not decide.
+	Unavailable uint64 `json:"unavailable"`
+	// Cached counts the refusals decided locally, without a round trip,
+	// for a key Redis refused until a known time.
+	Cached uint64 `json:"cached"`
+	// Faults counts keys that held something else than a limit's state.
+	Faults uint64 `json:"faults"`
 }
 
 // ChaosSnapshot is a route's fault injector (chaos.Snapshot).
@@ -199,6 +219,16 @@ func (r *route) snapshot(now time.Time) RouteSnapshot {
 		rs.RateLimit = &RateLimitSnapshot{
 			PerClient: true, Rate: finite(x.Rate), Burst: x.Burst, Allowed: x.Allowed, Rejected: x.Rejected,
 			Clients: x.Keys, MaxClients: x.MaxKeys,
+		}
+	}
+	if r.shared != nil {
+		x := r.shared.Snapshot()
+		rs.RateLimit = &RateLimitSnapshot{
+			PerClient: c.RateLimit.PerClient, Rate: finite(x.Rate), Burst: x.Burst, Allowed: x.Allowed, Rejected: x.Rejected,
+			Redis: &RedisLimitSnapshot{
+				Addr: c.RateLimit.Redis.Addr, Outage: x.Outage.String(), Breaker: x.RedisBreaker.String(),
+				Unavailable: x.Unavailable, Cached: x.Cached, Faults: x.Faults,
+			},
 		}
 	}
 	if r.chaos != nil {

@@ -3,9 +3,12 @@ module github.com/bulwark-go/bulwark/internal/faultsuite
 go 1.26.0
 
 require (
+	github.com/bulwark-go/bulwark/bulwarkredis v0.0.0 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
@@ -26,3 +29,5 @@ replace github.com/bulwark-go/bulwark => ../../.
 replace github.com/bulwark-go/bulwark/prommetrics => ../../prommetrics
 
 replace github.com/bulwark-go/bulwark/sidecar => ../../sidecar
+
+replace github.com/bulwark-go/bulwark/bulwarkredis => ../../bulwarkredis
