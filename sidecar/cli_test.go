@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/bulwark-go/bulwark/sidecar/internal/demo"
 )
 
 func TestMainUsage(t *testing.T) {
@@ -94,7 +96,7 @@ func TestDemoInterrupted(t *testing.T) {
 		var out bytes.Buffer
 		ctx, cancel := context.WithCancel(t.Context())
 		time.AfterFunc(3*time.Second+500*time.Millisecond, cancel)
-		sum, err := RunDemo(ctx, DemoConfig{Duration: 30 * time.Second, Out: &out, ListenFunc: n.Listen, Dial: n.Dial})
+		sum, err := demo.Run(ctx, demo.Config{Duration: 30 * time.Second, Out: &out, ListenFunc: n.Listen, Dial: n.Dial, NewProxy: newDemoProxy})
 		if err != nil {
 			t.Fatal(err)
 		}

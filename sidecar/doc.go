@@ -63,8 +63,7 @@
 //
 // # Demo
 //
-// RunDemo starts a flaky upstream, the proxy and a bounded load, prints what
-// the clients met each second and returns a DemoSummary. Its network can be
-// replaced (DemoConfig.ListenFunc and Dial), so that a test runs it in
-// memory and in virtual time with testing/synctest.
+// `bulwark demo` (Main) runs a flaky upstream, the proxy and a bounded
+// load, printing what the clients met each second; its engine is the
+// internal package sidecar/internal/demo, not part of this API.
 package sidecar

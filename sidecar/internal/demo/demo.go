@@ -1,4 +1,9 @@
-package sidecar
+// Package demo is the `bulwark demo` command's engine: a flaky upstream,
+// the sidecar proxy in front of it and a bounded load of clients, with a
+// report of what the clients met each second and in each phase of the
+// upstream. The command passes the proxy in (Config.NewProxy): this
+// package cannot import the sidecar, which imports it.
+package demo
 
 import (
 	"context"
@@ -9,20 +14,32 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/chaos"
 )
 
-// DemoConfig configures RunDemo. The zero value is valid.
-type DemoConfig struct {
+// Proxy is the proxy the demo loads: a *sidecar.Server.
+type Proxy interface {
+	// Serve serves the proxy on pl and its admin API on al until ctx is
+	// done.
+	Serve(ctx context.Context, pl, al net.Listener) error
+	// Breaker returns the named route's circuit breaker.
+	Breaker(route string) (*breaker.Breaker, error)
+}
+
+// Config configures Run. NewProxy is required; the zero value of every
+// other field is valid.
+type Config struct {
+	// NewProxy builds the proxy from the demo's config file (YAML), its
+	// upstream calls going through transport, its logs to logger (nil:
+	// discarded) and its breakers' state changes to onBreakerChange.
+	NewProxy func(config []byte, transport http.RoundTripper, logger *slog.Logger, onBreakerChange func(route string, c breaker.Change)) (Proxy, error)
+
 	// Duration is how long the load runs. Default 30s; at least 1s.
 	Duration time.Duration
 	// Listen, AdminListen and UpstreamListen are the addresses of the
@@ -43,8 +60,8 @@ type DemoConfig struct {
 	Dial       func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
-// DemoSummary is what the demo's clients met, in all.
-type DemoSummary struct {
+// Summary is what the demo's clients met, in all.
+type Summary struct {
 	Duration     time.Duration // how long the load ran: less than asked when interrupted
 	Interrupted  bool          // the demo's context ended before the duration
 	DashboardURL string
@@ -59,21 +76,21 @@ type DemoSummary struct {
 	Failed       uint64 // upstream 5xx passed on, 502, transport errors
 	Opened       int    // times the breaker opened
 	Closed       int    // times it closed again
-	Changes      []DemoChange
-	Phases       []DemoPhase // what the clients met in each phase of the upstream
+	Changes      []Change
+	Phases       []Phase // what the clients met in each phase of the upstream
 }
 
-// DemoPhase is what the clients met while the upstream was in one phase,
+// Phase is what the clients met while the upstream was in one phase,
 // counted by the time each request was sent.
-type DemoPhase struct {
+type Phase struct {
 	Name                                                 string
 	From, To                                             time.Duration // from the start of the load
 	OK, BreakerOpen, RateLimited, Shed, TimedOut, Failed uint64
 	BreakerOpenFor                                       time.Duration // time the breaker spent open (or half-open) in the phase
 }
 
-// DemoChange is a breaker state change, timed from the start of the load.
-type DemoChange struct {
+// Change is a breaker state change, timed from the start of the load.
+type Change struct {
 	At       time.Duration
 	From, To string
 	Cause    string
@@ -167,16 +184,19 @@ routes:
       half_open_calls: 3
 `
 
-// RunDemo runs the demo: a flaky upstream (healthy, then failing, then
+// Run runs the demo: a flaky upstream (healthy, then failing, then
 // slow, then healthy again), the proxy in front of it and clients that load
 // it for dc.Duration, printing each second what the clients met and the
 // breaker's state. It returns the summary after shutting everything down.
-func RunDemo(ctx context.Context, dc DemoConfig) (*DemoSummary, error) {
+func Run(ctx context.Context, dc Config) (*Summary, error) {
 	if dc.Duration == 0 {
 		dc.Duration = 30 * time.Second
 	}
 	if dc.Duration < time.Second {
 		return nil, fmt.Errorf("demo: duration must be at least 1s, got %v", dc.Duration)
+	}
+	if dc.NewProxy == nil {
+		return nil, errors.New("demo: no proxy (Config.NewProxy is nil)")
 	}
 	if dc.Seed == 0 {
 		dc.Seed = 1
@@ -233,31 +253,28 @@ func RunDemo(ctx context.Context, dc DemoConfig) (*DemoSummary, error) {
 		pl.Close()
 		return nil, fmt.Errorf("demo: admin: %w", err)
 	}
-	cfg, err := ParseConfig(fmt.Appendf(nil, demoConfig, pl.Addr(), al.Addr(), ul.Addr(), demoAttemptTimeout, wait))
-	if err != nil {
-		pl.Close()
-		al.Close()
-		return nil, fmt.Errorf("demo: built-in config: %w", err)
-	}
 	base := &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}
 	defer base.CloseIdleConnections()
 	var start time.Time
 	var chMu sync.Mutex
-	var changes []DemoChange
-	srv, err := New(cfg, Options{
-		Logger: dc.Logger, Transport: base,
-		OnBreakerChange: func(route string, c breaker.Change) {
+	var changes []Change
+	srv, err := dc.NewProxy(fmt.Appendf(nil, demoConfig, pl.Addr(), al.Addr(), ul.Addr(), demoAttemptTimeout, wait), base, dc.Logger,
+		func(route string, c breaker.Change) {
 			chMu.Lock()
 			defer chMu.Unlock()
-			changes = append(changes, DemoChange{At: c.At.Sub(start), From: c.From.String(), To: c.To.String(), Cause: c.Cause.String()})
-		},
-	})
+			changes = append(changes, Change{At: c.At.Sub(start), From: c.From.String(), To: c.To.String(), Cause: c.Cause.String()})
+		})
 	if err != nil {
 		pl.Close()
 		al.Close()
-		return nil, err
+		return nil, fmt.Errorf("demo: proxy: %w", err)
 	}
-	br, _ := srv.Breaker("api")
+	br, err := srv.Breaker("api")
+	if err != nil {
+		pl.Close()
+		al.Close()
+		return nil, fmt.Errorf("demo: proxy: %w", err)
+	}
 	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- srv.Serve(serveCtx, pl, al) }()
@@ -266,7 +283,7 @@ func RunDemo(ctx context.Context, dc DemoConfig) (*DemoSummary, error) {
 		<-serveDone
 	}()
 
-	sum := &DemoSummary{
+	sum := &Summary{
 		Duration:     dc.Duration,
 		DashboardURL: "http://" + al.Addr().String() + "/",
 		ProxyURL:     "http://" + pl.Addr().String() + "/api/",
@@ -381,11 +398,11 @@ loop:
 	inFlight.Wait()
 
 	c := tally.total()
-	sum.Phases = make([]DemoPhase, len(demoPhases))
+	sum.Phases = make([]Phase, len(demoPhases))
 	from := time.Duration(0)
 	for i, p := range demoPhases {
 		pc := tally.counts(i)
-		sum.Phases[i] = DemoPhase{Name: p.name, From: from, To: bounds[i],
+		sum.Phases[i] = Phase{Name: p.name, From: from, To: bounds[i],
 			OK: pc[demoOK], BreakerOpen: pc[demoBreaker], RateLimited: pc[demoLimited], Shed: pc[demoShed],
 			TimedOut: pc[demoTimeout], Failed: pc[demoFailed]}
 		from = bounds[i]
@@ -394,7 +411,7 @@ loop:
 	sum.Shed, sum.TimedOut, sum.Failed = c[demoShed], c[demoTimeout], c[demoFailed]
 	sum.Requests = c[demoOK] + c[demoBreaker] + c[demoLimited] + c[demoShed] + c[demoTimeout] + c[demoFailed]
 	chMu.Lock()
-	sum.Changes = append([]DemoChange(nil), changes...)
+	sum.Changes = append([]Change(nil), changes...)
 	chMu.Unlock()
 	sum.openTimes()
 	for _, ch := range sum.Changes {
@@ -469,6 +486,19 @@ const (
 	demoKinds
 )
 
+// The proxy's answers as its clients read them: the sidecar's
+// X-Bulwark-Reason on the answers it makes itself, X-Bulwark-Attempts on
+// those that took more than one attempt. The demo's tests fail if these
+// drift from the sidecar's (no breaker, limit, shed or timeout is seen).
+const (
+	headerReason      = "X-Bulwark-Reason"
+	headerAttempts    = "X-Bulwark-Attempts"
+	reasonBreakerOpen = "breaker_open"
+	reasonRateLimited = "rate_limited"
+	reasonShed        = "shed"
+	reasonTimeout     = "timeout"
+)
+
 // demoResult is what one request met: a kind, and whether it was retried.
 type demoResult struct {
 	kind    int
@@ -529,23 +559,23 @@ func demoRequest(ctx context.Context, client *http.Client, url, id string) demoR
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	r := demoResult{kind: demoFailed, retried: resp.Header.Get(HeaderAttempts) != ""}
-	switch reason := resp.Header.Get(HeaderReason); {
+	r := demoResult{kind: demoFailed, retried: resp.Header.Get(headerAttempts) != ""}
+	switch reason := resp.Header.Get(headerReason); {
 	case resp.StatusCode < 300:
 		r.kind = demoOK
-	case reason == OutcomeBreakerOpen.String():
+	case reason == reasonBreakerOpen:
 		r.kind = demoBreaker
-	case reason == OutcomeRateLimited.String():
+	case reason == reasonRateLimited:
 		r.kind = demoLimited
-	case reason == OutcomeShed.String():
+	case reason == reasonShed:
 		r.kind = demoShed
-	case reason == OutcomeTimeout.String():
+	case reason == reasonTimeout:
 		r.kind = demoTimeout
 	}
 	return r
 }
 
-func (s *DemoSummary) print(w io.Writer) {
+func (s *Summary) print(w io.Writer) {
 	how := ""
 	if s.Interrupted {
 		how = " (interrupted)"
@@ -582,53 +612,8 @@ func (s *DemoSummary) print(w io.Writer) {
 
 func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
 
-func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("demo", stderr)
-	dc := DemoConfig{Out: stdout}
-	fs.DurationVar(&dc.Duration, "duration", 30*time.Second, "how long the load runs (at least 1s)")
-	fs.StringVar(&dc.Listen, "listen", "127.0.0.1:0", "the proxy's address")
-	fs.StringVar(&dc.AdminListen, "admin", "127.0.0.1:0", "the admin API and dashboard's address")
-	fs.StringVar(&dc.UpstreamListen, "upstream", "127.0.0.1:0", "the flaky upstream's address")
-	fs.Int64Var(&dc.Seed, "seed", 1, "seed of the upstream's faults")
-	verbose := fs.Bool("v", false, "print the proxy's logs to stderr")
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
-	}
-	if *verbose {
-		dc.Logger = slog.New(slog.NewTextHandler(stderr, nil))
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sigc := make(chan os.Signal, 1)
-	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigc)
-	code := make(chan int, 1)
-	code <- 130 // 128 + SIGINT, for a context ended by the caller
-	go func() {
-		select {
-		case sig := <-sigc:
-			if sig == syscall.SIGTERM {
-				<-code
-				code <- 128 + int(syscall.SIGTERM)
-			}
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	sum, err := RunDemo(ctx, dc)
-	if err != nil {
-		fmt.Fprintln(stderr, "bulwark:", err)
-		return 1
-	}
-	if sum.Interrupted {
-		cancel()
-		return <-code // the shell's status for a command ended by a signal
-	}
-	return 0
-}
-
 // openTimes sets each phase's BreakerOpenFor from the state changes.
-func (s *DemoSummary) openTimes() {
+func (s *Summary) openTimes() {
 	type span struct{ from, to time.Duration }
 	var spans []span
 	var openedAt time.Duration = -1

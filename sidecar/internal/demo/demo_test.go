@@ -1,8 +1,9 @@
-package sidecar
+package demo_test
 
 import (
 	"bytes"
-	"context"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,16 +11,39 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/internal/leakcheck"
+	"github.com/bulwark-go/bulwark/sidecar"
+	"github.com/bulwark-go/bulwark/sidecar/internal/demo"
+	"github.com/bulwark-go/bulwark/sidecar/internal/memnet"
 )
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+// newProxy builds the demo's proxy as the command does (sidecar's
+// newDemoProxy): this test package may import the sidecar, the demo
+// package may not.
+func newProxy(config []byte, transport http.RoundTripper, logger *slog.Logger, onBreakerChange func(route string, c breaker.Change)) (demo.Proxy, error) {
+	cfg, err := sidecar.ParseConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	s, err := sidecar.New(cfg, sidecar.Options{Logger: logger, Transport: transport, OnBreakerChange: onBreakerChange})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
 
 // TestDemo runs the whole demo (upstream, proxy, load, report) for 12
 // seconds of virtual time on an in-memory network.
 func TestDemo(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := newMemNet()
+		n := memnet.New()
 		var out bytes.Buffer
 		start := time.Now()
-		sum, err := RunDemo(t.Context(), DemoConfig{
+		sum, err := demo.Run(t.Context(), demo.Config{NewProxy: newProxy,
 			Duration: 12 * time.Second, Out: &out, ListenFunc: n.Listen, Dial: n.Dial,
 		})
 		if err != nil {
@@ -48,28 +72,6 @@ func TestDemo(t *testing.T) {
 	})
 }
 
-// TestDemoCommand runs `bulwark demo` for real on loopback, briefly.
-func TestDemoCommand(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	code := Main(context.Background(), []string{"demo", "-duration", "1s"}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	for _, want := range []string{"dashboard  http://127.0.0.1:", "Summary after 1s", "Breaker: opened"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, stdout.String())
-		}
-	}
-}
-
-func TestDemoBadDuration(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	if code := Main(context.Background(), []string{"demo", "-duration", "10ms"}, &stdout, &stderr); code != 1 ||
-		!strings.Contains(stderr.String(), "duration must be at least 1s") {
-		t.Errorf("exit %d, stderr %q", code, stderr.String())
-	}
-}
-
 // TestDemoDefaultRunTeachesEachPhase runs the default 30 s demo in virtual
 // time and checks that each phase shows its lesson, as the README's sample
 // output says: the failing upstream opens the breaker, which rejects at
@@ -77,9 +79,9 @@ func TestDemoBadDuration(t *testing.T) {
 // closed; each row is labelled by the phase of its own second.
 func TestDemoDefaultRunTeachesEachPhase(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := newMemNet()
+		n := memnet.New()
 		var out bytes.Buffer
-		sum, err := RunDemo(t.Context(), DemoConfig{Out: &out, ListenFunc: n.Listen, Dial: n.Dial})
+		sum, err := demo.Run(t.Context(), demo.Config{NewProxy: newProxy, Out: &out, ListenFunc: n.Listen, Dial: n.Dial})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +89,7 @@ func TestDemoDefaultRunTeachesEachPhase(t *testing.T) {
 		if sum.Duration != 30*time.Second || !strings.Contains(report, "Summary after 30s:") {
 			t.Errorf("duration %v", sum.Duration)
 		}
-		phase := map[string]DemoPhase{}
+		phase := map[string]demo.Phase{}
 		for _, p := range sum.Phases {
 			if _, seen := phase[p.Name]; !seen {
 				phase[p.Name] = p
@@ -117,7 +119,7 @@ func TestDemoDefaultRunTeachesEachPhase(t *testing.T) {
 			}
 			rows++
 			sec, _ := time.ParseDuration(f[0])
-			want := demoPhases[demoPhaseAt(demoBounds(30*time.Second), sec-time.Second/2)].name
+			want := demo.PhaseNameAt(30*time.Second, sec-time.Second/2)
 			if f[1] != want {
 				t.Errorf("row %q: labelled %s, want %s", strings.TrimSpace(line), f[1], want)
 			}
@@ -146,7 +148,7 @@ func TestDemoDefaultRunTeachesEachPhase(t *testing.T) {
 			t.Logf("report:\n%s", report)
 		}
 		// The README's sample, from a real run, shows the same lessons.
-		readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+		readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
 		if err != nil {
 			t.Fatal(err)
 		}
