@@ -8,6 +8,10 @@
 //
 // # Client
 //
+// Use the [Transport] in front of any HTTP dependency you call: it retries
+// what is safe to retry, keeps a breaker per upstream host, bounds each
+// attempt, hedges slow idempotent calls and rate-limits per host.
+//
 //	tr, err := bulwarkhttp.NewTransport(bulwarkhttp.TransportConfig{
 //		Retry:          &retry.Config{MaxAttempts: 3, Budget: budget},
 //		Breaker:        &breaker.Config{Name: "api"},
@@ -18,17 +22,28 @@
 //
 // Only requests that are safe to send twice are retried or hedged: the
 // idempotent methods (GET, HEAD, OPTIONS, TRACE, PUT, DELETE) and requests
-// carrying an Idempotency-Key header, and never one whose body cannot be
-// sent again (a body without GetBody). Connection failures, attempt timeouts
-// and the statuses 408, 429, 502, 503 and 504 are retried; no other 4xx is.
+// carrying an Idempotency-Key (or X-Idempotency-Key) header ([CanRetry]),
+// narrowed by TransportConfig.RetryRequest if set, and never one whose body
+// cannot be sent again (a body without GetBody) unless
+// TransportConfig.MaxBufferedBody lets the transport keep a copy.
+// Connection failures, attempt timeouts and the statuses 408, 429, 502, 503
+// and 504 are retried; no other 4xx is, and neither is 500. An error
+// reading the request's own body is a [*RequestBodyError]: not retried, not
+// counted by the breaker. The error the retry policy sees for a retryable
+// status is a [*StatusError], which carries the response and implements
+// bulwark.RetryAfter.
 // A Retry-After header, in seconds or as an HTTP-date, replaces the backoff's
 // wait; one asking for longer than TransportConfig.MaxPushback is not
 // waited for: the response goes back to the caller at once. When the
 // retries run out, the caller gets the last response, status and body
 // intact, rather than an error.
 //
-// The responses the transport throws away are drained (up to 64 KiB) and
-// closed, so their connections go back to the pool. The per-attempt timeout
+// The transport keeps the RoundTripper contract: it is safe for concurrent
+// use, never modifies the caller's request (each attempt is a shallow copy;
+// later ones take their body from GetBody), and always closes the request
+// body. The responses it throws away (retried ones, hedging's losers) are
+// drained (up to 64 KiB) and closed, so their connections go back to the
+// pool. The per-attempt timeout
 // runs until the response headers arrive; the body stays readable after
 // RoundTrip returns, and the attempt's context is released when the caller
 // closes it.
@@ -70,11 +85,25 @@
 // breaker; a 503 or 504 reports overload to the adaptive limiter. Refusals
 // by the middlewares themselves are never counted against the handler.
 //
+// Refusals and requests whose client went away are not counted as the
+// handler's failures. Timeout does not buffer: writes go through under a
+// lock (streaming works), writes after the deadline fail, and a response
+// that had started is aborted; the handler's context is cancelled with the
+// cause http.ErrHandlerTimeout. Adaptive's priority comes from the
+// X-Priority header by default ([PriorityHeader]: critical or high,
+// normal, low); a client can send any header, so set it at your edge or
+// derive it from what you trust.
+//
 // Per-client limits key on [ClientIP]: the connection's peer, or, behind
 // proxies you list as trusted, the rightmost X-Forwarded-For entry that is
 // not one of them.
 //
 // # Order of the client policies
+//
+// Each upstream, named by TransportConfig.Key (the request's host by
+// default), has its own breaker, hedger and rate limit; at most MaxHosts are
+// kept, a closed breaker's first forgotten. [Transport.Snapshot] returns the
+// retry figures and each upstream's breaker and hedge snapshots.
 //
 // For each request: retries on the outside; for each attempt, the upstream's
 // breaker (an open breaker fails the attempt at once with a
