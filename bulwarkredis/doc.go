@@ -1,6 +1,18 @@
 // Package bulwarkredis shares bulwark's state between the replicas of a
 // service through Redis: a rate limiter whose limit holds across every
-// machine, and circuit breakers that open and close together.
+// machine, and circuit breakers that open and close together. It is an
+// integration of its own, so a service that needs neither compiles no
+// Redis client.
+//
+// Use the Limiter when a limit must hold for the whole fleet, not per
+// process: a partner's quota shared by all workers, a per-tenant plan
+// (100 requests a minute per tenant, whichever replica serves them), a
+// global cap on an expensive endpoint. It costs a round trip per call, or
+// one per Lease calls on a hot key. A limit that only protects one process
+// (its own CPU, its own pool) belongs in the local ratelimit package, which
+// costs nothing per call. Use SyncBreaker when one replica finding a
+// dependency down should spare the others from finding out one timeout at
+// a time.
 //
 //	client := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})
 //
@@ -44,8 +56,8 @@
 //
 // # When Redis is out
 //
-// No call waits past its caller's deadline or LimiterConfig.Timeout (100ms
-// by default), whichever comes first, whatever the client's options: with
+// No call waits past its caller's deadline or LimiterConfig.Timeout,
+// whichever comes first, whatever the client's options: with
 // go-redis's ContextTimeoutEnabled the call runs on the caller's
 // goroutine, without it on a goroutine of its own that the caller stops
 // waiting for (which costs a goroutine per call: set the option). A call Redis did not decide (unreachable, frozen,
@@ -86,7 +98,9 @@
 // concurrent callers wait for the one round trip in flight. The price:
 // tokens are counted in Redis when taken, not when spent, so the fleet may
 // admit up to Replicas×(Lease−1) more than the limit in a window, and
-// tokens that expire unspent are lost.
+// tokens that expire unspent are lost. Use it for hot keys whose limit is
+// much larger than Replicas×Lease. The cost beside redis_rate, with and
+// without leasing, is measured in the bench module (bench/README.md).
 //
 // # Breaker sharing
 //
