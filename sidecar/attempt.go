@@ -93,7 +93,7 @@ func injectedResponse(req *http.Request, code int) *http.Response {
 	h := http.Header{}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set(HeaderReason, OutcomeInjected.String())
+	h.Set(HeaderReason, outcomeInjected.String())
 	return &http.Response{
 		Status:     fmt.Sprintf("%d %s", code, http.StatusText(code)),
 		StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,

@@ -26,8 +26,10 @@ import (
 
 // Response headers the proxy adds.
 const (
-	// HeaderReason is set on the answers the proxy makes itself (rejections,
-	// timeouts, bad gateway, bad request) to the [Outcome]'s name.
+	// HeaderReason is set on the answers the proxy makes itself, to why:
+	// breaker_open (503), rate_limited (429), shed (503), timeout (504),
+	// bad_gateway (502), injected (chaos), bad_request (400),
+	// body_timeout (408) or no_route (404).
 	HeaderReason = "X-Bulwark-Reason"
 	// HeaderAttempts is set to the number of attempts when a request took
 	// more than one.
@@ -53,7 +55,7 @@ type requestInfo struct {
 	attempts atomic.Int32
 	injected atomic.Bool // the last attempt was answered by chaos
 	body     *clientBody // the client's body, nil for none
-	outcome  Outcome
+	outcome  outcome
 	decided  bool
 }
 
@@ -131,17 +133,17 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			// the limiter's OnError; only the client's leaving stops here.
 			var err error
 			if d, err = r.shared.Allow(ctx, key); err != nil && errors.Is(ctx.Err(), context.Canceled) {
-				info.outcome = OutcomeClientGone
+				info.outcome = outcomeClientGone
 				return
 			}
 		}
 		h := w.Header()
 		bulwarkhttp.SetRateLimitHeaders(h, d)
 		if !d.Allowed {
-			info.outcome = OutcomeRateLimited
+			info.outcome = outcomeRateLimited
 			h.Set("Retry-After", bulwarkhttp.FormatRetryAfter(d.RetryAfter))
 			closeUnread(w, req)
-			reject(w, http.StatusTooManyRequests, OutcomeRateLimited, "rate limit exceeded")
+			reject(w, http.StatusTooManyRequests, outcomeRateLimited, "rate limit exceeded")
 			return
 		}
 	}
@@ -150,14 +152,14 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			closeUnread(w, req)
 			switch {
 			case errors.Is(err, bulkhead.ErrFull):
-				info.outcome = OutcomeShed
+				info.outcome = outcomeShed
 				w.Header().Set("Retry-After", "1")
-				reject(w, http.StatusServiceUnavailable, OutcomeShed, "too many requests in flight")
+				reject(w, http.StatusServiceUnavailable, outcomeShed, "too many requests in flight")
 			case context.Cause(ctx) == errRequestTimeout:
-				info.outcome = OutcomeTimeout
-				reject(w, http.StatusGatewayTimeout, OutcomeTimeout, "request timed out")
+				info.outcome = outcomeTimeout
+				reject(w, http.StatusGatewayTimeout, outcomeTimeout, "request timed out")
 			default:
-				info.outcome = OutcomeClientGone
+				info.outcome = outcomeClientGone
 			}
 			return
 		}
@@ -174,7 +176,7 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if !info.decided {
 		// ReverseProxy answered neither through ModifyResponse nor
 		// ErrorHandler: it could not build the outgoing request.
-		info.outcome = OutcomeBadGateway
+		info.outcome = outcomeBadGateway
 	}
 }
 
@@ -189,7 +191,7 @@ func closeUnread(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-func reject(w http.ResponseWriter, code int, o Outcome, msg string) {
+func reject(w http.ResponseWriter, code int, o outcome, msg string) {
 	h := w.Header()
 	h.Set(HeaderReason, o.String())
 	h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -210,12 +212,12 @@ func (r *route) modifyResponse(resp *http.Response) error {
 	info.decided = true
 	switch {
 	case info.injected.Load():
-		info.outcome = OutcomeInjected
-		resp.Header.Set(HeaderReason, OutcomeInjected.String())
+		info.outcome = outcomeInjected
+		resp.Header.Set(HeaderReason, outcomeInjected.String())
 	case r.isFailure(resp.StatusCode):
-		info.outcome = OutcomeUpstreamError
+		info.outcome = outcomeUpstreamError
 	default:
-		info.outcome = OutcomeOK
+		info.outcome = outcomeOK
 	}
 	if n := info.attempts.Load(); n > 1 {
 		resp.Header.Set(HeaderAttempts, strconv.Itoa(int(n)))
@@ -243,30 +245,30 @@ func (r *route) proxyError(w http.ResponseWriter, req *http.Request, err error) 
 		// The client's failure, not the upstream's: neither counted by
 		// the breaker nor logged as the upstream's.
 		if errors.Is(body.Err, os.ErrDeadlineExceeded) {
-			info.outcome = OutcomeBodyTimeout
+			info.outcome = outcomeBodyTimeout
 			w.Header().Set("Connection", "close")
-			reject(w, http.StatusRequestTimeout, OutcomeBodyTimeout, "request body timed out")
+			reject(w, http.StatusRequestTimeout, outcomeBodyTimeout, "request body timed out")
 			return
 		}
-		info.outcome = OutcomeBadRequest
+		info.outcome = outcomeBadRequest
 		w.Header().Set("Connection", "close")
-		reject(w, http.StatusBadRequest, OutcomeBadRequest, "malformed request body")
+		reject(w, http.StatusBadRequest, outcomeBadRequest, "malformed request body")
 	case context.Cause(req.Context()) == errRequestTimeout:
-		info.outcome = OutcomeTimeout
-		reject(w, http.StatusGatewayTimeout, OutcomeTimeout, "request timed out")
+		info.outcome = outcomeTimeout
+		reject(w, http.StatusGatewayTimeout, outcomeTimeout, "request timed out")
 	case errors.As(err, &open):
-		info.outcome = OutcomeBreakerOpen
+		info.outcome = outcomeBreakerOpen
 		w.Header().Set("Retry-After", bulwarkhttp.FormatRetryAfter(open.RetryAfter()))
-		reject(w, http.StatusServiceUnavailable, OutcomeBreakerOpen, "circuit breaker open")
+		reject(w, http.StatusServiceUnavailable, outcomeBreakerOpen, "circuit breaker open")
 	case errors.Is(err, timeout.ErrTimeout):
-		info.outcome = OutcomeTimeout
-		reject(w, http.StatusGatewayTimeout, OutcomeTimeout, "upstream timed out")
+		info.outcome = outcomeTimeout
+		reject(w, http.StatusGatewayTimeout, outcomeTimeout, "upstream timed out")
 	case req.Context().Err() != nil:
-		info.outcome = OutcomeClientGone
+		info.outcome = outcomeClientGone
 		w.WriteHeader(499) // nginx's "client closed request"; nobody reads it
 	default:
-		info.outcome = OutcomeBadGateway
+		info.outcome = outcomeBadGateway
 		r.log.Warn("upstream unreachable", "err", err)
-		reject(w, http.StatusBadGateway, OutcomeBadGateway, "upstream unreachable")
+		reject(w, http.StatusBadGateway, outcomeBadGateway, "upstream unreachable")
 	}
 }

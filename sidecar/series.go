@@ -90,7 +90,7 @@ func (s *Server) sampleIfDue(now time.Time) (HistoryPoint, bool) {
 			sr.prev[name] = rs
 		}
 		rp := RoutePoint{Name: name, PerSecond: make(map[string]float64, numOutcomes)}
-		for o := range Outcome(numOutcomes) {
+		for o := range outcome(numOutcomes) {
 			cur := r.stats.outcomes[o].Load()
 			if !first && dt > 0 {
 				rp.PerSecond[o.String()] = math.Round(float64(cur-rs.outcomes[o])/dt*10) / 10

@@ -59,13 +59,13 @@ func TestVirtualClockRunsEveryPolicy(t *testing.T) {
 	}
 	res, a := simulateVirtual(t, yaml, sc)
 	s := res.Summary
-	if got := s.Shares[OutcomeRateLimited.String()]; got < 0.4 || got > 0.6 {
+	if got := s.Shares[outcomeRateLimited.String()]; got < 0.4 || got > 0.6 {
 		t.Errorf("rate_limited share = %v, want about half (100/s admitted of 200/s offered)", got)
 	}
-	if got := s.Shares[OutcomeTimeout.String()]; got < 0.2 || got > 0.3 {
+	if got := s.Shares[outcomeTimeout.String()]; got < 0.2 || got > 0.3 {
 		t.Errorf("timeout share = %v, want about a quarter (the admitted half of the hanging half); shares %v", got, s.Shares)
 	}
-	if got := s.Shares[OutcomeClientGone.String()]; got != 0 {
+	if got := s.Shares[outcomeClientGone.String()]; got != 0 {
 		t.Errorf("client_gone share = %v, want 0: the route's 200ms timeout, twice, ends before the client's 2s deadline", got)
 	}
 	_, b := simulateVirtual(t, yaml, sc)
@@ -84,7 +84,7 @@ func TestVirtualClockRequestTimeout(t *testing.T) {
 		Client:     simulate.Client{Deadline: 2 * time.Second},
 	}
 	res, _ := simulateVirtual(t, yaml, sc)
-	if got := res.Summary.Shares[OutcomeTimeout.String()]; got != 1 {
+	if got := res.Summary.Shares[outcomeTimeout.String()]; got != 1 {
 		t.Errorf("timeout share = %v, want 1; shares %v", got, res.Summary.Shares)
 	}
 	if p := res.Summary.P99; p < 300*time.Millisecond || p > 320*time.Millisecond {

@@ -33,11 +33,11 @@ func (s *Server) simTarget(path string) simulate.Target {
 		}
 		switch {
 		case w.code == 499 || ctx.Err() != nil:
-			return OutcomeClientGone.String(), false
+			return outcomeClientGone.String(), false
 		case w.code >= 500:
-			return OutcomeUpstreamError.String(), false
+			return outcomeUpstreamError.String(), false
 		}
-		return OutcomeOK.String(), true
+		return outcomeOK.String(), true
 	})
 }
 

@@ -2,23 +2,23 @@ package sidecar
 
 import "sync/atomic"
 
-// Outcome says how the proxy answered a request; it is also the value of the
+// outcome says how the proxy answered a request; it is also the value of the
 // X-Bulwark-Reason header on the answers the proxy made itself.
-type Outcome uint8
+type outcome uint8
 
 // The outcomes of a proxied request.
 const (
-	OutcomeOK            Outcome = iota // the upstream's answer, not a failure status
-	OutcomeUpstreamError                // the upstream's answer, a failure status (after any retries)
-	OutcomeBreakerOpen                  // 503: the breaker rejected the request
-	OutcomeRateLimited                  // 429: the rate limit refused the request
-	OutcomeShed                         // 503: the bulkhead was full
-	OutcomeTimeout                      // 504: the last attempt timed out
-	OutcomeBadGateway                   // 502: the upstream could not be reached
-	OutcomeInjected                     // chaos answered with its error status
-	OutcomeClientGone                   // the client went away first
-	OutcomeBadRequest                   // 400: the client's body could not be read (malformed), or its path was refused
-	OutcomeBodyTimeout                  // 408: the client's body stalled past client_body_timeout or request_timeout
+	outcomeOK            outcome = iota // the upstream's answer, not a failure status
+	outcomeUpstreamError                // the upstream's answer, a failure status (after any retries)
+	outcomeBreakerOpen                  // 503: the breaker rejected the request
+	outcomeRateLimited                  // 429: the rate limit refused the request
+	outcomeShed                         // 503: the bulkhead was full
+	outcomeTimeout                      // 504: the last attempt timed out
+	outcomeBadGateway                   // 502: the upstream could not be reached
+	outcomeInjected                     // chaos answered with its error status
+	outcomeClientGone                   // the client went away first
+	outcomeBadRequest                   // 400: the client's body could not be read (malformed), or its path was refused
+	outcomeBodyTimeout                  // 408: the client's body stalled past client_body_timeout or request_timeout
 	numOutcomes
 )
 
@@ -28,7 +28,7 @@ var outcomeNames = [numOutcomes]string{
 }
 
 // String returns the outcome's snake-case name ("breaker_open").
-func (o Outcome) String() string {
+func (o outcome) String() string {
 	if o < numOutcomes {
 		return outcomeNames[o]
 	}
@@ -65,12 +65,12 @@ type Counts struct {
 }
 
 func (s *routeStats) counts() Counts {
-	o := func(k Outcome) uint64 { return s.outcomes[k].Load() }
+	o := func(k outcome) uint64 { return s.outcomes[k].Load() }
 	return Counts{
 		Requests: s.requests.Load(), Retried: s.retried.Load(),
-		OK: o(OutcomeOK), UpstreamError: o(OutcomeUpstreamError), BreakerOpen: o(OutcomeBreakerOpen),
-		RateLimited: o(OutcomeRateLimited), Shed: o(OutcomeShed), Timeout: o(OutcomeTimeout),
-		BadGateway: o(OutcomeBadGateway), Injected: o(OutcomeInjected), ClientGone: o(OutcomeClientGone),
-		BadRequest: o(OutcomeBadRequest), BodyTimeout: o(OutcomeBodyTimeout),
+		OK: o(outcomeOK), UpstreamError: o(outcomeUpstreamError), BreakerOpen: o(outcomeBreakerOpen),
+		RateLimited: o(outcomeRateLimited), Shed: o(outcomeShed), Timeout: o(outcomeTimeout),
+		BadGateway: o(outcomeBadGateway), Injected: o(outcomeInjected), ClientGone: o(outcomeClientGone),
+		BadRequest: o(outcomeBadRequest), BodyTimeout: o(outcomeBodyTimeout),
 	}
 }
