@@ -30,7 +30,8 @@ Each subcommand lists its flags with -h (bulwark run -h).
 
 While it runs, the proxy reloads its config on SIGHUP and on POST /admin/reload,
 and shuts down gracefully on SIGINT or SIGTERM. The dashboard is at the admin
-address (default http://127.0.0.1:9901/). Config reference: the README (part "The bulwark command").
+address (default http://127.0.0.1:9901/). Config reference: docs/sidecar.md
+(https://github.com/bulwark-go/bulwark/blob/main/docs/sidecar.md).
 `
 
 // Main is the bulwark command: it runs the subcommand named by args (the

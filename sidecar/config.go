@@ -10,7 +10,7 @@ import (
 // Defaults filled in by [ParseConfig] for the fields of [Config] that
 // belong to the sidecar itself. The fields of the policy blocks (breaker,
 // bulkhead, ...) that are left zero take the defaults of the policy packages,
-// listed in the config reference (README.md, part "The bulwark command").
+// listed in the config reference (docs/sidecar.md).
 const (
 	DefaultListen          = "127.0.0.1:8080"
 	DefaultAdminListen     = "127.0.0.1:9901"
@@ -46,7 +46,7 @@ var DefaultRetryMethods = []string{http.MethodGet, http.MethodHead, http.MethodO
 
 // Config is a bulwark sidecar configuration, as read from its YAML file by
 // [ParseConfig]. Each field's yaml key is given in its tag; the reference
-// with every key, type, default and meaning is the README (part "The bulwark command").
+// with every key, type, default and meaning is docs/sidecar.md.
 type Config struct {
 	// Listen is the proxy's listen address. Default [DefaultListen].
 	Listen string `yaml:"listen"`

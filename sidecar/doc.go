@@ -34,7 +34,8 @@
 // ParseConfig rejects unknown keys, keys given twice, wrong types and values
 // out of range, each reported as a ConfigError naming its key path and line;
 // it never adjusts a value. The full reference of keys, types and defaults
-// is the README (part "The bulwark command").
+// is docs/sidecar.md in the repository:
+// https://github.com/bulwark-go/bulwark/blob/main/docs/sidecar.md
 //
 // # Reloading
 //

@@ -1,6 +1,6 @@
 // Command bulwark is a resilience sidecar proxy configured by a YAML file,
 // with a live dashboard and an admin API; `bulwark demo` shows it working
-// with no setup. See the sidecar package and README.md (part "The bulwark command").
+// with no setup. See the sidecar package and docs/sidecar.md.
 //
 //	bulwark run -config bulwark.yaml
 //	bulwark validate -config bulwark.yaml

@@ -73,7 +73,7 @@ func TestDemo(t *testing.T) {
 }
 
 // TestDemoDefaultRunTeachesEachPhase runs the default 30 s demo in virtual
-// time and checks that each phase shows its lesson, as the README's sample
+// time and checks that each phase shows its lesson, as docs/sidecar.md's sample
 // output says: the failing upstream opens the breaker, which rejects at
 // once; the slow upstream brings timeouts and sheds with the breaker
 // closed; each row is labelled by the phase of its own second.
@@ -147,8 +147,8 @@ func TestDemoDefaultRunTeachesEachPhase(t *testing.T) {
 		if t.Failed() {
 			t.Logf("report:\n%s", report)
 		}
-		// The README's sample, from a real run, shows the same lessons.
-		readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+		// docs/sidecar.md's sample, from a real run, shows the same lessons.
+		readme, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "sidecar.md"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,11 +162,11 @@ func TestDemoDefaultRunTeachesEachPhase(t *testing.T) {
 			shed, _ := strconv.Atoi(f[6])
 			timedOut, _ := strconv.Atoi(f[7])
 			if shed == 0 || timedOut == 0 || f[9] != "0.0s" {
-				t.Errorf("README's slow phase does not show sheds and timeouts with the breaker closed: %q", line)
+				t.Errorf("docs/sidecar.md's slow phase does not show sheds and timeouts with the breaker closed: %q", line)
 			}
 		}
 		if !found {
-			t.Error("README.md has no demo sample with a slow phase")
+			t.Error("docs/sidecar.md has no demo sample with a slow phase")
 		}
 	})
 }
