@@ -33,6 +33,7 @@ type Breaker struct {
 	epoch       uint64 // the epoch of the latest record
 	timer       bulwark.Timer
 	clk         bulwark.Clock // nil: the real clock
+	rand        *rand.Rand    // WaitJitter's draws, under mu; nil: math/rand/v2's global generator
 	origin      time.Time     // clock origin: durations are measured from it
 	queue       []note        // state changes to report, in order
 	qhead       int           // next note to deliver
@@ -64,6 +65,9 @@ func New(c Config) (*Breaker, error) {
 		return nil, err
 	}
 	b := &Breaker{clk: c.Clock, origin: clock.Now(c.Clock), win: newWindow(s.window, s.size)}
+	if c.Rand != nil {
+		b.rand = rand.New(c.Rand)
+	}
 	m := modeAuto
 	if s.metricsOnly {
 		m = modeMetricsOnly
@@ -387,10 +391,19 @@ func (b *Breaker) openLocked(r *record, cause Cause, grow bool) {
 	}
 	w := waitFor(r.cfg, b.level)
 	if j := r.cfg.jitter; j > 0 {
-		w -= time.Duration(rand.Float64() * j * float64(w))
+		w -= time.Duration(b.jitterFraction() * j * float64(w))
 	}
 	now := b.now()
 	b.moveLocked(r, newRecord(r.cfg, r.mode, StateOpen, now.Add(w), w, nil), now, cause)
+}
+
+// jitterFraction draws WaitJitter's random fraction in [0, 1), from Config.Rand
+// when set. The caller holds mu, which serialises the draws.
+func (b *Breaker) jitterFraction() float64 {
+	if b.rand == nil {
+		return rand.Float64()
+	}
+	return b.rand.Float64()
 }
 
 func (b *Breaker) halfOpenLocked(r *record, now time.Time, cause Cause) {

@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -32,5 +33,27 @@ func TestVirtualClock(t *testing.T) {
 	wantState(t, br, StateClosed)
 	if s := br.Snapshot(); !s.Since.Equal(start.Add(time.Minute)) {
 		t.Fatalf("Since %v", s.Since)
+	}
+}
+
+// With Config.Rand set, the jittered open waits come from that source: the
+// wait is WaitDuration shortened by the source's Float64 times WaitJitter,
+// so the same source gives the same waits.
+func TestWaitJitterFromRand(t *testing.T) {
+	const wait, jitter = 10 * time.Second, 0.5
+	want := rand.New(rand.NewPCG(1, 2))
+	clk := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	br := mustNew(t, Config{Window: WindowConsecutive, WindowSize: 1, WaitDuration: wait,
+		WaitJitter: jitter, Rand: rand.NewPCG(1, 2), Clock: clk})
+	for i := range 20 {
+		calls(t, br, 1, errBoom)
+		got := br.Snapshot().Wait
+		if w := wait - time.Duration(want.Float64()*jitter*float64(wait)); got != w {
+			t.Fatalf("opening %d: wait %v, want %v from the source", i+1, got, w)
+		}
+		clk.Advance(got)
+		wantState(t, br, StateHalfOpen)
+		calls(t, br, 3, nil)
+		wantState(t, br, StateClosed)
 	}
 }

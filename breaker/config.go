@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/bulwark-go/bulwark"
@@ -102,6 +103,14 @@ type Config struct {
 	// fraction, in [0, 1), so that a fleet of breakers that opened together
 	// does not probe together. Default: 0 (no jitter).
 	WaitJitter float64
+	// Rand is the source of randomness for WaitJitter. Nil means the
+	// runtime's generator (math/rand/v2's top-level functions). The breaker
+	// draws from it only when it opens with WaitJitter set, under its own
+	// lock, so one breaker needs no locked Source; a Source shared with
+	// other policies must be safe for concurrent use. Set it to get
+	// repeatable waits in tests and simulations, e.g. rand.NewPCG(1, 2).
+	// Reconfigure keeps the source given to New. Default: nil.
+	Rand rand.Source
 
 	// HalfOpenCalls is how many probe calls the half-open breaker lets
 	// through. It closes when their failure rate is under
