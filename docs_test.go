@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -59,5 +60,43 @@ func TestDocLinks(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Error("no relative link found: is the link pattern broken?")
+	}
+}
+
+// TestReadmeListsEveryPackage checks that the README's package table has a
+// row, [`path`](...), for every package outside internal/, bench/,
+// examples/ and cmd/, so that a new package is not left out.
+func TestReadmeListsEveryPackage(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	skip := []string{"internal", "testdata", "bench", "examples", "cmd", "docs", "scripts"}
+	var missing []string
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (slices.Contains(skip, d.Name()) || strings.HasPrefix(d.Name(), ".")) && path != "." {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		pkg := filepath.ToSlash(filepath.Dir(path))
+		if pkg == "." {
+			pkg = "bulwark"
+		}
+		if !strings.Contains(readme, "[`"+pkg+"`]") && !slices.Contains(missing, pkg) {
+			missing = append(missing, pkg)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range missing {
+		t.Errorf("README.md's package table has no row [`%s`](...)", pkg)
 	}
 }
