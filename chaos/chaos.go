@@ -7,9 +7,9 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // Config configures an [Injector]. The zero value is valid and does nothing:
@@ -37,6 +37,12 @@ type Config struct {
 	// does nothing until asked.
 	Enabled bool
 
+	// Clock, if set, is the clock that latency faults wait on: a
+	// clocktest.Clock ends an injected delay when the test moves the clock.
+	// Nil means the real clock (the fake one inside a testing/synctest
+	// bubble).
+	Clock bulwark.Clock
+
 	// Observer receives, while the injector is enabled, KindRejected (Err
 	// set) for every call an error fault fails, KindWait (Delay set) for
 	// every delay a latency fault injects, and KindStateChange (From/To
@@ -55,6 +61,7 @@ type Injector struct {
 	seed     int64
 	faults   []fault
 	observer bulwark.Observer
+	clk      bulwark.Clock // nil: the real clock
 	enabled  atomic.Bool
 
 	randMu sync.Mutex
@@ -72,7 +79,7 @@ type fault struct {
 
 // New returns an Injector, or an error naming the first invalid field.
 func New(c Config) (*Injector, error) {
-	in := &Injector{name: c.Name, seed: c.Seed, observer: c.Observer, faults: make([]fault, len(c.Faults))}
+	in := &Injector{name: c.Name, seed: c.Seed, observer: c.Observer, clk: c.Clock, faults: make([]fault, len(c.Faults))}
 	for i, f := range c.Faults {
 		if err := f.validate(i); err != nil {
 			return nil, err
@@ -163,7 +170,7 @@ func (in *Injector) Execute(ctx context.Context, op bulwark.Operation) (any, err
 			if in.observer != nil {
 				in.observer.Observe(bulwark.Event{Kind: bulwark.KindWait, Policy: "chaos", Name: in.name, Delay: f.Latency})
 			}
-			if err := sleep(ctx, f.Latency); err != nil {
+			if err := clock.Sleep(ctx, in.clk, f.Latency); err != nil {
 				return nil, err
 			}
 		case KindError:
@@ -193,18 +200,6 @@ func (in *Injector) hit(rate float64) bool {
 	x := in.rand.Float64()
 	in.randMu.Unlock()
 	return x < rate
-}
-
-// sleep waits d, or until ctx ends and then returns ctx.Err().
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Snapshot holds an [Injector]'s live figures, counted since it was made.

@@ -33,7 +33,9 @@
 // [0, 1], an unknown kind, or a latency fault without a positive Latency.
 //
 // An injected delay honours the context: a call whose context ends during
-// the delay returns the context's error.
+// the delay returns the context's error. It runs on Config.Clock when set,
+// so a clocktest.Clock (or a simulation's virtual clock) ends it when the
+// clock moves, not after real time.
 //
 // # Switching at run time
 //
