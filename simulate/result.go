@@ -174,9 +174,12 @@ type Summary struct {
 	// outage phases over the rate outside them (0.2: a fifth of normal).
 	// Zero when there is no outage or no call outside it.
 	OutageLoad float64 `json:"outage_load"`
-	// Recovery is how long after the last outage phase ended the share of
-	// successful sends first came back to 90 % of what it was before the
-	// first outage; -1 if it never did, 0 without an outage.
+	// Recovery is the time from the end of the last outage phase to the end
+	// of the first bucket after it in which the share of successful sends
+	// was back to 90 % of what it was before the first outage (at least
+	// 90 % of sends, for a dependency that served every call before): the
+	// fault suite's definition (`bulwark scenarios`). -1 if it never came
+	// back, 0 without an outage.
 	Recovery time.Duration `json:"recovery"`
 }
 
@@ -286,7 +289,7 @@ func recovery(res *Result) time.Duration {
 			continue
 		}
 		if s, ok := okShare(rw); ok && s >= 0.9*base {
-			return rw.At - end
+			return rw.At + res.Bucket - end
 		}
 	}
 	return -1

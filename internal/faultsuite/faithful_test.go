@@ -105,6 +105,15 @@ func simulateProxy(t *testing.T, sc Scenario, scale float64, deadline time.Durat
 		if err != nil {
 			t.Fatal(err)
 		}
+		// One definition of recovery: the engine's own figure is the
+		// suite's, computed from the same calls (for a scenario whose
+		// down phases are its outage; random-failures has none).
+		if sc.Outage {
+			starts := phaseStarts(sc, scale)
+			if got, want := res.Summary.Recovery, recovery(mr.Calls, starts[len(sc.Phases)-1], bucketWidth(scale), sc.duration(scale)); got != want {
+				t.Errorf("simulate's Summary.Recovery = %v, the suite's definition gives %v for the same calls", got, want)
+			}
+		}
 		mr.Sent = res.Summary.Requests
 		mr.Reached = res.Summary.Attempts
 		mr.ReachedDown = res.Summary.OutageAttempts
