@@ -13,9 +13,9 @@ var dashboardHTML []byte
 // AdminHandler returns the admin API and dashboard:
 //
 //	GET  /                                  the live dashboard (HTML)
-//	GET  /admin/policies                    Snapshot as JSON
-//	GET  /admin/history                     the last five minutes, one HistoryPoint a second
-//	GET  /admin/events                      server-sent events: an Update each second
+//	GET  /admin/policies                    snapshot as JSON
+//	GET  /admin/history                     the last five minutes, one point a second
+//	GET  /admin/events                      server-sent events: an update each second
 //	POST /admin/breakers/{route}/{action}   action: open, close, reset or disable
 //	POST /admin/reload                      re-read the config file
 //	GET  /metrics                           Prometheus metrics
@@ -42,7 +42,7 @@ func (s *Server) AdminHandler() http.Handler {
 		w.Write(dashboardHTML)
 	})
 	mux.HandleFunc("GET /admin/policies", func(w http.ResponseWriter, req *http.Request) {
-		writeJSON(w, http.StatusOK, s.Snapshot())
+		writeJSON(w, http.StatusOK, s.snapshot())
 	})
 	mux.HandleFunc("GET /admin/history", s.serveHistory)
 	mux.HandleFunc("GET /admin/events", s.serveEvents)

@@ -51,7 +51,7 @@ func admin(t *testing.T, s *Server, method, path string, out any, header ...stri
 func TestAdminPolicies(t *testing.T) {
 	f := newFixture(t, adminYAML, upstream(t, echo("A")))
 	f.get(t, "/api/x")
-	var snap Snapshot
+	var snap snapshot
 	rec := admin(t, f.s, "GET", "/admin/policies", &snap)
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("%d %v", rec.Code, rec.Header())
@@ -144,7 +144,7 @@ func TestAdminBreakerActions(t *testing.T) {
 	if br.State().String() != "closed" {
 		t.Errorf("the refused cross-site POST changed the breaker")
 	}
-	var snap Snapshot
+	var snap snapshot
 	admin(t, f.s, "GET", "/admin/policies", &snap)
 	if ch := snap.Routes[0].Breaker.Changes; len(ch) != 5 || ch[0].To != "closed" || ch[0].Cause != "manual" {
 		t.Errorf("recent changes %+v", ch)

@@ -36,7 +36,7 @@ func benchProxy(b *testing.B, route string) {
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, req)
 			if w.Code != 200 {
-				b.Fatalf("status %d %v %s %+v", w.Code, w.Header(), w.Body, s.Snapshot().Routes[0].RateLimit)
+				b.Fatalf("status %d %v %s %+v", w.Code, w.Header(), w.Body, s.snapshot().Routes[0].RateLimit)
 			}
 		}
 	})

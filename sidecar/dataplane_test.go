@@ -268,7 +268,7 @@ func TestTricklingUploadDoesNotStarveBulkhead(t *testing.T) {
 	<-started
 	// Both uploads hold their slot before the other client comes.
 	for i := 0; i < 200; i++ {
-		if b := f.s.Snapshot().Routes[0].Bulkhead; b != nil && b.InUse == 2 {
+		if b := f.s.snapshot().Routes[0].Bulkhead; b != nil && b.InUse == 2 {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -376,7 +376,7 @@ func TestRefusedUploadAnsweredAtOnce(t *testing.T) {
 	}()
 	// Wait until the slot is taken.
 	for i := 0; i < 100; i++ {
-		if s := f.s.Snapshot().Routes[0].Bulkhead; s != nil && s.InUse == 1 {
+		if s := f.s.snapshot().Routes[0].Bulkhead; s != nil && s.InUse == 1 {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -17,21 +17,21 @@ const (
 	eventStreamLife = 10 * time.Minute
 )
 
-// Update is what the event stream sends each second: the snapshot and the
+// update is what the event stream sends each second: the snapshot and the
 // newest history point.
-type Update struct {
-	Snapshot Snapshot     `json:"snapshot"`
-	Point    HistoryPoint `json:"point"`
+type update struct {
+	Snapshot snapshot     `json:"snapshot"`
+	Point    historyPoint `json:"point"`
 }
 
 // serveHistory answers the history, or its newest n points (?n=).
 func (s *Server) serveHistory(w http.ResponseWriter, req *http.Request) {
 	s.sampleIfDue(time.Now())
-	pts := s.History()
+	pts := s.history()
 	if v := req.URL.Query().Get("n"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > HistoryLength {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("n: want a number of points in 1..%d, got %q", HistoryLength, v)})
+		if err != nil || n < 1 || n > historyLength {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("n: want a number of points in 1..%d, got %q", historyLength, v)})
 			return
 		}
 		pts = pts[max(0, len(pts)-n):]
@@ -39,7 +39,7 @@ func (s *Server) serveHistory(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"interval_seconds": historyInterval.Seconds(), "points": pts})
 }
 
-// serveEvents streams an Update every second as server-sent events
+// serveEvents streams an update every second as server-sent events
 // (text/event-stream, event "update"), until the client goes, the server
 // shuts down or eventStreamLife passes.
 func (s *Server) serveEvents(w http.ResponseWriter, req *http.Request) {
@@ -58,7 +58,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, req *http.Request) {
 	w.Write([]byte("retry: 2000\n\n"))
 	send := func(now time.Time) error {
 		p, _ := s.sampleIfDue(now)
-		b, err := json.Marshal(Update{Snapshot: s.Snapshot(), Point: p})
+		b, err := json.Marshal(update{Snapshot: s.snapshot(), Point: p})
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ type breakerEntry struct {
 	remove func()
 
 	mu      sync.Mutex
-	changes []StateChange // ring, oldest first once full
+	changes []stateChange // ring, oldest first once full
 	next    int
 
 	opened, closed atomic.Uint64
@@ -43,7 +43,7 @@ func (e *breakerEntry) record(c breaker.Change) {
 	case c.To == breaker.StateClosed:
 		e.closed.Add(1)
 	}
-	sc := StateChange{At: c.At, From: c.From.String(), To: c.To.String(), Cause: c.Cause.String()}
+	sc := stateChange{At: c.At, From: c.From.String(), To: c.To.String(), Cause: c.Cause.String()}
 	if !c.Until.IsZero() {
 		sc.Until = c.Until
 	}
@@ -58,10 +58,10 @@ func (e *breakerEntry) record(c breaker.Change) {
 }
 
 // recent returns the recorded changes, newest first.
-func (e *breakerEntry) recent() []StateChange {
+func (e *breakerEntry) recent() []stateChange {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]StateChange, 0, len(e.changes))
+	out := make([]stateChange, 0, len(e.changes))
 	for i := range e.changes {
 		// walk back from the newest
 		j := (e.next - 1 - i + 2*len(e.changes)) % len(e.changes)
@@ -73,8 +73,8 @@ func (e *breakerEntry) recent() []StateChange {
 	return out
 }
 
-// StateChange is a breaker state change as the admin API reports it.
-type StateChange struct {
+// stateChange is a breaker state change as the admin API reports it.
+type stateChange struct {
 	At    time.Time `json:"at"`
 	From  string    `json:"from"`
 	To    string    `json:"to"`

@@ -92,7 +92,7 @@ routes:
 	if up.calls() != 3 {
 		t.Errorf("upstream called %d times, want 3", up.calls())
 	}
-	c := f.s.Snapshot().Routes[0].Counts
+	c := f.s.snapshot().Routes[0].Counts
 	if c.Requests != 4 || c.UpstreamError != 3 || c.BreakerOpen != 1 {
 		t.Errorf("counts = %+v", c)
 	}
@@ -118,7 +118,7 @@ routes:
 		if got.code != 200 || got.header.Get(HeaderAttempts) != "3" {
 			t.Errorf("got %d attempts %q, want 200 after 3", got.code, got.header.Get(HeaderAttempts))
 		}
-		if c := f.s.Snapshot().Routes[0].Counts; c.Retried != 1 || c.OK != 1 {
+		if c := f.s.snapshot().Routes[0].Counts; c.Retried != 1 || c.OK != 1 {
 			t.Errorf("counts = %+v", c)
 		}
 	})
@@ -184,7 +184,7 @@ func TestRateLimit(t *testing.T) {
 		if reset, _ := strconv.Atoi(got.header.Get("RateLimit-Reset")); reset < 1900 {
 			t.Errorf("RateLimit-Reset = %q, want about 2000", got.header.Get("RateLimit-Reset"))
 		}
-		rl := f.s.Snapshot().Routes[0].RateLimit
+		rl := f.s.snapshot().Routes[0].RateLimit
 		if rl.Allowed != 2 || rl.Rejected != 1 || rl.PerClient {
 			t.Errorf("snapshot = %+v", rl)
 		}
@@ -206,7 +206,7 @@ func TestRateLimit(t *testing.T) {
 		if got := f.get(t, "/"); got.code != 429 {
 			t.Fatalf("no header again: %d, want 429", got.code)
 		}
-		if rl := f.s.Snapshot().Routes[0].RateLimit; rl.Clients != 3 || !rl.PerClient {
+		if rl := f.s.snapshot().Routes[0].RateLimit; rl.Clients != 3 || !rl.PerClient {
 			t.Errorf("snapshot = %+v", rl)
 		}
 	})
@@ -230,7 +230,7 @@ func TestBulkheadSheds(t *testing.T) {
 		}
 	})
 	<-entered
-	if bh := f.s.Snapshot().Routes[0].Bulkhead; bh.InUse != 1 || bh.Capacity != 1 {
+	if bh := f.s.snapshot().Routes[0].Bulkhead; bh.InUse != 1 || bh.Capacity != 1 {
 		t.Errorf("bulkhead snapshot = %+v", bh)
 	}
 	got := f.get(t, "/fast")
@@ -251,7 +251,7 @@ func TestChaosInjected(t *testing.T) {
 	if got.code != 599 || got.header.Get(HeaderReason) != "injected" || up.calls() != 0 {
 		t.Errorf("got %d %v after %d upstream calls", got.code, got.header, up.calls())
 	}
-	if ch := f.s.Snapshot().Routes[0].Chaos; ch.Errors != 1 || !ch.Enabled {
+	if ch := f.s.snapshot().Routes[0].Chaos; ch.Errors != 1 || !ch.Enabled {
 		t.Errorf("chaos snapshot = %+v", ch)
 	}
 }
@@ -299,7 +299,7 @@ func TestNoFailureStatuses(t *testing.T) {
 			t.Fatalf("got %d %v", got.code, got.header)
 		}
 	}
-	rs := f.s.Snapshot().Routes[0]
+	rs := f.s.snapshot().Routes[0]
 	if up.calls() != 3 || rs.Breaker.State != "closed" || rs.Counts.OK != 3 {
 		t.Errorf("with no failure statuses a 503 is neither retried nor counted: %d calls, breaker %s, counts %+v", up.calls(), rs.Breaker.State, rs.Counts)
 	}

@@ -42,7 +42,7 @@ func (s *Server) applyLoaded(cfg *Config, raw []byte, err error) error {
 }
 
 func (s *Server) recordReload(err error) {
-	st := &ReloadStatus{At: time.Now(), OK: err == nil}
+	st := &reloadStatus{At: time.Now(), OK: err == nil}
 	if err != nil {
 		st.Error = err.Error()
 	}

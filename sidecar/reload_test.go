@@ -87,7 +87,7 @@ func TestReloadKeepsBreakerState(t *testing.T) {
 	if br3, _ := s.Breaker("api"); br3 != br || br3.State().String() != "open" {
 		t.Errorf("a bad file changed the breaker")
 	}
-	if st := s.Snapshot().LastReload; st == nil || st.OK || !strings.Contains(st.Error, "failure_rate") {
+	if st := s.snapshot().LastReload; st == nil || st.OK || !strings.Contains(st.Error, "failure_rate") {
 		t.Errorf("last reload = %+v", st)
 	}
 	if !strings.Contains(logs.String(), "reload failed; keeping the running config") {
@@ -109,7 +109,7 @@ func TestReloadKeepsBreakerState(t *testing.T) {
 	if br4, _ := s.Breaker("api"); br4 == br || br4.State().String() != "closed" {
 		t.Errorf("re-added breaker: same %v, state %s", br4 == br, br4.State())
 	}
-	if c := s.Snapshot().Routes[0].Counts; c.Requests != 3 {
+	if c := s.snapshot().Routes[0].Counts; c.Requests != 3 {
 		t.Errorf("route counts are kept by name across reloads: %+v", c)
 	}
 }
@@ -292,7 +292,7 @@ func TestPollReportsUnreadableFile(t *testing.T) {
 		os.Remove(path)
 		time.Sleep(time.Second)
 		synctest.Wait()
-		st := s.Snapshot().LastReload
+		st := s.snapshot().LastReload
 		if st == nil || st.OK || !strings.Contains(st.Error, "no such file") {
 			t.Errorf("deleted file: last reload %+v", st)
 		}
@@ -302,7 +302,7 @@ func TestPollReportsUnreadableFile(t *testing.T) {
 		os.Mkdir(path, 0o755)
 		time.Sleep(time.Second)
 		synctest.Wait()
-		st = s.Snapshot().LastReload
+		st = s.snapshot().LastReload
 		if st == nil || st.OK || !strings.Contains(st.Error, "is a directory") {
 			t.Errorf("directory: last reload %+v", st)
 		}
@@ -313,7 +313,7 @@ func TestPollReportsUnreadableFile(t *testing.T) {
 		os.WriteFile(path, fmt.Appendf(nil, twoRoutesYAML, "5m"), 0o644)
 		time.Sleep(time.Second)
 		synctest.Wait()
-		if st := s.Snapshot().LastReload; s.Generation() != 2 || st == nil || !st.OK {
+		if st := s.snapshot().LastReload; s.Generation() != 2 || st == nil || !st.OK {
 			t.Errorf("file back: generation %d, last reload %+v", s.Generation(), st)
 		}
 	})

@@ -9,9 +9,9 @@ import (
 
 // The history the admin API keeps for the dashboard.
 const (
-	// HistoryLength is how many points the history keeps: one a second,
+	// historyLength is how many points the history keeps: one a second,
 	// the last five minutes.
-	HistoryLength = 300
+	historyLength = 300
 	// historyInterval is the time between points.
 	historyInterval = time.Second
 	// latencyWindow is how many intervals a point's latency quantiles
@@ -19,18 +19,18 @@ const (
 	latencyWindow = 5
 )
 
-// HistoryPoint is one second of every route, as GET /admin/history and
+// historyPoint is one second of every route, as GET /admin/history and
 // the event stream report it.
-type HistoryPoint struct {
+type historyPoint struct {
 	At     time.Time    `json:"at"`
-	Routes []RoutePoint `json:"routes"`
+	Routes []routePoint `json:"routes"`
 }
 
-// RoutePoint is one route at one point: its answers per second since the
+// routePoint is one route at one point: its answers per second since the
 // previous point (requests per second, by outcome), its breaker's state,
 // and its latency quantiles over the last five seconds in milliseconds
 // (absent when no request finished then).
-type RoutePoint struct {
+type routePoint struct {
 	Name          string             `json:"name"`
 	State         string             `json:"state,omitempty"` // the breaker's; absent without a breaker
 	PerSecond     map[string]float64 `json:"per_second"`      // outcome name -> answers per second
@@ -40,12 +40,12 @@ type RoutePoint struct {
 	UpstreamP99Ms *float64           `json:"upstream_p99_ms,omitempty"`
 }
 
-// series samples the routes once a second into a ring of HistoryLength
+// series samples the routes once a second into a ring of historyLength
 // points. Samples are taken by Serve's loop, and by the event streams
 // when Serve does not run (AdminHandler used on its own).
 type series struct {
 	mu     sync.Mutex
-	points []HistoryPoint // ring
+	points []historyPoint // ring
 	next   int
 	lastAt time.Time
 	prev   map[string]*routeSeries // by route name
@@ -62,7 +62,7 @@ type routeSeries struct {
 
 // sampleIfDue adds a point if the last one is at least most of an
 // interval old, and returns the newest point.
-func (s *Server) sampleIfDue(now time.Time) (HistoryPoint, bool) {
+func (s *Server) sampleIfDue(now time.Time) (historyPoint, bool) {
 	sr := &s.series
 	sr.mu.Lock()
 	defer sr.mu.Unlock()
@@ -76,7 +76,7 @@ func (s *Server) sampleIfDue(now time.Time) (HistoryPoint, bool) {
 		sr.prev = map[string]*routeSeries{}
 	}
 	g := s.gen.Load()
-	p := HistoryPoint{At: now, Routes: make([]RoutePoint, 0, len(g.routes))}
+	p := historyPoint{At: now, Routes: make([]routePoint, 0, len(g.routes))}
 	seen := make(map[string]bool, len(g.routes))
 	for _, r := range g.routes {
 		name := r.cfg.Name
@@ -89,7 +89,7 @@ func (s *Server) sampleIfDue(now time.Time) (HistoryPoint, bool) {
 			}
 			sr.prev[name] = rs
 		}
-		rp := RoutePoint{Name: name, PerSecond: make(map[string]float64, numOutcomes)}
+		rp := routePoint{Name: name, PerSecond: make(map[string]float64, numOutcomes)}
 		for o := range outcome(numOutcomes) {
 			cur := r.stats.outcomes[o].Load()
 			if !first && dt > 0 {
@@ -123,34 +123,34 @@ func (s *Server) sampleIfDue(now time.Time) (HistoryPoint, bool) {
 			delete(sr.prev, name)
 		}
 	}
-	if len(sr.points) < HistoryLength {
+	if len(sr.points) < historyLength {
 		sr.points = append(sr.points, p)
 	} else {
 		sr.points[sr.next] = p
-		sr.next = (sr.next + 1) % HistoryLength
+		sr.next = (sr.next + 1) % historyLength
 	}
 	return p, true
 }
 
-func (sr *series) newestLocked() (HistoryPoint, bool) {
+func (sr *series) newestLocked() (historyPoint, bool) {
 	if len(sr.points) == 0 {
-		return HistoryPoint{}, false
+		return historyPoint{}, false
 	}
-	if len(sr.points) < HistoryLength {
+	if len(sr.points) < historyLength {
 		return sr.points[len(sr.points)-1], true
 	}
-	return sr.points[(sr.next+HistoryLength-1)%HistoryLength], true
+	return sr.points[(sr.next+historyLength-1)%historyLength], true
 }
 
-// History returns the points kept, oldest first: up to the last five
+// history returns the points kept, oldest first: up to the last five
 // minutes, one a second while the server runs (or an event stream is
 // open).
-func (s *Server) History() []HistoryPoint {
+func (s *Server) history() []historyPoint {
 	sr := &s.series
 	sr.mu.Lock()
 	defer sr.mu.Unlock()
-	out := make([]HistoryPoint, 0, len(sr.points))
-	if len(sr.points) < HistoryLength {
+	out := make([]historyPoint, 0, len(sr.points))
+	if len(sr.points) < historyLength {
 		return append(out, sr.points...)
 	}
 	out = append(out, sr.points[sr.next:]...)

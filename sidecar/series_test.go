@@ -57,7 +57,7 @@ func TestHistoryAndEvents(t *testing.T) {
 			time.Sleep(800 * time.Millisecond)
 		}
 		synctest.Wait()
-		pts := b.s.History()
+		pts := b.s.history()
 		if len(pts) < 2 {
 			t.Fatalf("%d points after 3 s", len(pts))
 		}
@@ -73,7 +73,7 @@ func TestHistoryAndEvents(t *testing.T) {
 			t.Errorf("upstream p50 %v, want about 20 ms", deref(ms))
 		}
 		var h struct {
-			Points []HistoryPoint `json:"points"`
+			Points []historyPoint `json:"points"`
 		}
 		if rec := admin(t, b.s, "GET", "/admin/history?n=1", &h); rec.Code != 200 || len(h.Points) != 1 {
 			t.Errorf("history?n=1: %d, %d points", rec.Code, len(h.Points))
@@ -105,7 +105,7 @@ func TestEventStream(t *testing.T) {
 		if !ok {
 			continue
 		}
-		var u Update
+		var u update
 		if err := json.Unmarshal([]byte(data), &u); err != nil {
 			t.Fatal(err)
 		}

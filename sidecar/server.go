@@ -56,7 +56,7 @@ type Server struct {
 	gen      atomic.Pointer[generation]
 	nextGen  uint64
 
-	lastReload atomic.Pointer[ReloadStatus]
+	lastReload atomic.Pointer[reloadStatus]
 	auth       atomic.Pointer[adminAuth] // the admin API's checks, from the running config
 	series     series                    // the last five minutes, for the dashboard
 	streams    atomic.Int32              // event streams open
@@ -74,8 +74,8 @@ type generation struct {
 	metrics *metricsSet // nil when Prometheus metrics are not built in
 }
 
-// ReloadStatus describes the last reload attempt.
-type ReloadStatus struct {
+// reloadStatus describes the last reload attempt.
+type reloadStatus struct {
 	At    time.Time `json:"at"`
 	OK    bool      `json:"ok"`
 	Error string    `json:"error,omitempty"`

@@ -187,7 +187,7 @@ func TestSharedRateLimitTwoSidecars(t *testing.T) {
 		t.Errorf("refused %v: each sidecar should have refused some", refused)
 	}
 	for _, f := range []*fixture{a, b} {
-		snap := f.s.Snapshot().Routes[0].RateLimit
+		snap := f.s.snapshot().Routes[0].RateLimit
 		if snap == nil || snap.Redis == nil || snap.Redis.Addr != rs.addr || snap.Redis.Unavailable != 0 {
 			t.Errorf("snapshot %+v, want a Redis limit at %s with no failure", snap, rs.addr)
 		}
@@ -238,7 +238,7 @@ func TestSharedRateLimitOutageModes(t *testing.T) {
 			if admitted != tt.want {
 				t.Errorf("outage %s: admitted %d of 8 with Redis frozen, want %d", tt.outage, admitted, tt.want)
 			}
-			snap := f.s.Snapshot().Routes[0].RateLimit.Redis
+			snap := f.s.snapshot().Routes[0].RateLimit.Redis
 			if snap.Outage != tt.outage || snap.Unavailable != 8 || snap.Breaker != "open" {
 				t.Errorf("snapshot %+v, want outage %s, 8 unavailable, the breaker around Redis open", snap, tt.outage)
 			}
@@ -291,7 +291,7 @@ func TestSharedRateLimitReload(t *testing.T) {
 	if code := f.get(t, "/x").code; code != http.StatusOK {
 		t.Fatalf("after a reload keeping the client: status %d", code)
 	}
-	if snap := f.s.Snapshot().Routes[0].RateLimit; snap.Rate != 50 || snap.Redis.Outage != "open" {
+	if snap := f.s.snapshot().Routes[0].RateLimit; snap.Rate != 50 || snap.Redis.Outage != "open" {
 		t.Errorf("after the reload the limit is %+v, want rate 50, outage open", snap)
 	}
 

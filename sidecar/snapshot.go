@@ -7,39 +7,39 @@ import (
 	"github.com/bulwark-go/bulwark/breaker"
 )
 
-// Snapshot is the state of every policy of every route, as GET
+// snapshot is the state of every policy of every route, as GET
 // /admin/policies returns it (JSON). Durations are in seconds.
-type Snapshot struct {
+type snapshot struct {
 	Now        time.Time       `json:"now"`
 	StartedAt  time.Time       `json:"started_at"`
 	Generation uint64          `json:"generation"`
 	LoadedAt   time.Time       `json:"loaded_at"`
 	ConfigPath string          `json:"config_path,omitempty"`
-	LastReload *ReloadStatus   `json:"last_reload,omitempty"`
-	Routes     []RouteSnapshot `json:"routes"`
+	LastReload *reloadStatus   `json:"last_reload,omitempty"`
+	Routes     []routeSnapshot `json:"routes"`
 }
 
-// RouteSnapshot is one route's configuration summary, request counts and
+// routeSnapshot is one route's configuration summary, request counts and
 // policies. A policy the route does not use is absent (null).
-type RouteSnapshot struct {
+type routeSnapshot struct {
 	Name        string             `json:"name"`
 	Prefix      string             `json:"prefix"`
 	Host        string             `json:"host,omitempty"`
 	Upstream    string             `json:"upstream"`
 	StripPrefix bool               `json:"strip_prefix"`
 	Critical    bool               `json:"critical"`
-	Counts      Counts             `json:"counts"`
-	Breaker     *BreakerSnapshot   `json:"breaker"`
-	Retry       *RetrySnapshot     `json:"retry"`
-	Timeout     *TimeoutSnapshot   `json:"timeout"`
-	Bulkhead    *BulkheadSnapshot  `json:"bulkhead"`
-	RateLimit   *RateLimitSnapshot `json:"rate_limit"`
-	Chaos       *ChaosSnapshot     `json:"chaos"`
+	Counts      counts             `json:"counts"`
+	Breaker     *breakerSnapshot   `json:"breaker"`
+	Retry       *retrySnapshot     `json:"retry"`
+	Timeout     *timeoutSnapshot   `json:"timeout"`
+	Bulkhead    *bulkheadSnapshot  `json:"bulkhead"`
+	RateLimit   *rateLimitSnapshot `json:"rate_limit"`
+	Chaos       *chaosSnapshot     `json:"chaos"`
 }
 
-// BreakerSnapshot is a route's breaker (breaker.Snapshot) with its
+// breakerSnapshot is a route's breaker (breaker.Snapshot) with its
 // thresholds and recent state changes.
-type BreakerSnapshot struct {
+type breakerSnapshot struct {
 	State               string        `json:"state"`
 	Since               time.Time     `json:"since"`
 	Shadow              string        `json:"shadow"`
@@ -59,11 +59,11 @@ type BreakerSnapshot struct {
 	RetryAfterSeconds   float64       `json:"retry_after_seconds"`
 	Opened              uint64        `json:"opened"`
 	Closed              uint64        `json:"closed"`
-	Changes             []StateChange `json:"changes"`
+	Changes             []stateChange `json:"changes"`
 }
 
-// RetrySnapshot is a route's retry policy (retry.Snapshot) and budget.
-type RetrySnapshot struct {
+// retrySnapshot is a route's retry policy (retry.Snapshot) and budget.
+type retrySnapshot struct {
 	MaxAttempts    int             `json:"max_attempts"`
 	Methods        []string        `json:"methods"`
 	Calls          uint64          `json:"calls"`
@@ -71,27 +71,27 @@ type RetrySnapshot struct {
 	Retries        uint64          `json:"retries"`
 	Exhausted      uint64          `json:"exhausted"`
 	BudgetRefusals uint64          `json:"budget_refusals"`
-	Budget         *BudgetSnapshot `json:"budget,omitempty"`
+	Budget         *budgetSnapshot `json:"budget,omitempty"`
 }
 
-// BudgetSnapshot is a retry budget's figures (retry.BudgetSnapshot).
-type BudgetSnapshot struct {
+// budgetSnapshot is a retry budget's figures (retry.BudgetSnapshot).
+type budgetSnapshot struct {
 	Calls     int64  `json:"calls"`
 	Retries   int64  `json:"retries"`
 	Available int64  `json:"available"`
 	Rejected  uint64 `json:"rejected"`
 }
 
-// TimeoutSnapshot is a route's attempt timeout: Calls counts the attempts
+// timeoutSnapshot is a route's attempt timeout: Calls counts the attempts
 // sent since the sidecar started, Timeouts those that ran out of time.
-type TimeoutSnapshot struct {
+type timeoutSnapshot struct {
 	Seconds  float64 `json:"seconds"`
 	Calls    uint64  `json:"calls"`
 	Timeouts uint64  `json:"timeouts"`
 }
 
-// BulkheadSnapshot is a route's bulkhead (bulkhead.Snapshot).
-type BulkheadSnapshot struct {
+// bulkheadSnapshot is a route's bulkhead (bulkhead.Snapshot).
+type bulkheadSnapshot struct {
 	Capacity       int     `json:"capacity"`
 	InUse          int     `json:"in_use"`
 	Waiting        int     `json:"waiting"`
@@ -100,10 +100,10 @@ type BulkheadSnapshot struct {
 	MaxWaitSeconds float64 `json:"max_wait_seconds"`
 }
 
-// RateLimitSnapshot is a route's rate limit (ratelimit.Snapshot or
+// rateLimitSnapshot is a route's rate limit (ratelimit.Snapshot or
 // KeyedSnapshot). Tokens is set for a global limit, Clients and MaxClients
 // for a per-client one.
-type RateLimitSnapshot struct {
+type rateLimitSnapshot struct {
 	PerClient  bool     `json:"per_client"`
 	Rate       float64  `json:"rate"`
 	Burst      int      `json:"burst"`
@@ -113,11 +113,11 @@ type RateLimitSnapshot struct {
 	Clients    int      `json:"clients,omitempty"`
 	MaxClients int      `json:"max_clients,omitempty"`
 	// Redis is set for a limit kept in Redis (rate_limit.redis).
-	Redis *RedisLimitSnapshot `json:"redis,omitempty"`
+	Redis *redisLimitSnapshot `json:"redis,omitempty"`
 }
 
-// RedisLimitSnapshot is a limit kept in Redis (bulwarkredis.LimiterSnapshot).
-type RedisLimitSnapshot struct {
+// redisLimitSnapshot is a limit kept in Redis (bulwarkredis.LimiterSnapshot).
+type redisLimitSnapshot struct {
 	Addr string `json:"addr"`
 	// Outage is the mode deciding while Redis is out: local, open or
 	// closed.
@@ -134,8 +134,8 @@ type RedisLimitSnapshot struct {
 	Faults uint64 `json:"faults"`
 }
 
-// ChaosSnapshot is a route's fault injector (chaos.Snapshot).
-type ChaosSnapshot struct {
+// chaosSnapshot is a route's fault injector (chaos.Snapshot).
+type chaosSnapshot struct {
 	Enabled     bool    `json:"enabled"`
 	Seed        int64   `json:"seed"`
 	ErrorRate   float64 `json:"error_rate"`
@@ -147,14 +147,14 @@ type ChaosSnapshot struct {
 
 func seconds(d time.Duration) float64 { return d.Seconds() }
 
-// Snapshot reads every policy of every route now.
-func (s *Server) Snapshot() Snapshot {
+// snapshot reads every policy of every route now.
+func (s *Server) snapshot() snapshot {
 	g := s.gen.Load()
 	now := time.Now()
-	out := Snapshot{
+	out := snapshot{
 		Now: now, StartedAt: s.started, Generation: g.n, LoadedAt: g.loaded,
 		ConfigPath: s.opts.ConfigPath, LastReload: s.lastReload.Load(),
-		Routes: make([]RouteSnapshot, 0, len(g.routes)),
+		Routes: make([]routeSnapshot, 0, len(g.routes)),
 	}
 	for _, r := range g.routes {
 		out.Routes = append(out.Routes, r.snapshot(now))
@@ -162,9 +162,9 @@ func (s *Server) Snapshot() Snapshot {
 	return out
 }
 
-func (r *route) snapshot(now time.Time) RouteSnapshot {
+func (r *route) snapshot(now time.Time) routeSnapshot {
 	c := &r.cfg
-	rs := RouteSnapshot{
+	rs := routeSnapshot{
 		Name: c.Name, Prefix: c.Prefix, Host: c.Host, Upstream: c.Upstream,
 		StripPrefix: c.StripPrefix, Critical: c.Critical, Counts: r.stats.counts(),
 	}
@@ -174,7 +174,7 @@ func (r *route) snapshot(now time.Time) RouteSnapshot {
 		if th == 0 {
 			th = breaker.DefaultFailureRateThreshold
 		}
-		bs := &BreakerSnapshot{
+		bs := &breakerSnapshot{
 			State: b.State.String(), Since: b.Since, Shadow: b.Shadow.String(),
 			Window: b.Window.String(), WindowSize: b.WindowSize,
 			Calls: b.Calls, Failures: b.Failures, SlowCalls: b.SlowCalls,
@@ -190,21 +190,21 @@ func (r *route) snapshot(now time.Time) RouteSnapshot {
 	}
 	if r.retry != nil {
 		x := r.retry.Snapshot()
-		rs.Retry = &RetrySnapshot{
+		rs.Retry = &retrySnapshot{
 			MaxAttempts: c.Retry.MaxAttempts, Methods: c.Retry.Methods,
 			Calls: x.Calls, Attempts: x.Attempts, Retries: x.Retries, Exhausted: x.Exhausted, BudgetRefusals: x.BudgetRefusals,
 		}
 		if r.budget != nil {
 			b := r.budget.Snapshot()
-			rs.Retry.Budget = &BudgetSnapshot{Calls: b.Calls, Retries: b.Retries, Available: b.Available, Rejected: b.Rejected}
+			rs.Retry.Budget = &budgetSnapshot{Calls: b.Calls, Retries: b.Retries, Available: b.Available, Rejected: b.Rejected}
 		}
 	}
 	if c.Timeout > 0 {
-		rs.Timeout = &TimeoutSnapshot{Seconds: seconds(c.Timeout), Calls: r.stats.attempts.Load(), Timeouts: r.stats.timeouts.Load()}
+		rs.Timeout = &timeoutSnapshot{Seconds: seconds(c.Timeout), Calls: r.stats.attempts.Load(), Timeouts: r.stats.timeouts.Load()}
 	}
 	if r.bulkhead != nil {
 		x := r.bulkhead.Snapshot()
-		rs.Bulkhead = &BulkheadSnapshot{
+		rs.Bulkhead = &bulkheadSnapshot{
 			Capacity: x.Capacity, InUse: x.InUse, Waiting: x.Waiting, Acquired: x.Acquired, Rejected: x.Rejected,
 			MaxWaitSeconds: seconds(c.Bulkhead.MaxWait),
 		}
@@ -212,20 +212,20 @@ func (r *route) snapshot(now time.Time) RouteSnapshot {
 	if r.limiter != nil {
 		x := r.limiter.Snapshot()
 		tokens := x.Tokens
-		rs.RateLimit = &RateLimitSnapshot{Rate: finite(x.Rate), Burst: x.Burst, Allowed: x.Allowed, Rejected: x.Rejected, Tokens: &tokens}
+		rs.RateLimit = &rateLimitSnapshot{Rate: finite(x.Rate), Burst: x.Burst, Allowed: x.Allowed, Rejected: x.Rejected, Tokens: &tokens}
 	}
 	if r.keyed != nil {
 		x := r.keyed.Snapshot()
-		rs.RateLimit = &RateLimitSnapshot{
+		rs.RateLimit = &rateLimitSnapshot{
 			PerClient: true, Rate: finite(x.Rate), Burst: x.Burst, Allowed: x.Allowed, Rejected: x.Rejected,
 			Clients: x.Keys, MaxClients: x.MaxKeys,
 		}
 	}
 	if r.shared != nil {
 		x := r.shared.Snapshot()
-		rs.RateLimit = &RateLimitSnapshot{
+		rs.RateLimit = &rateLimitSnapshot{
 			PerClient: c.RateLimit.PerClient, Rate: finite(x.Rate), Burst: x.Burst, Allowed: x.Allowed, Rejected: x.Rejected,
-			Redis: &RedisLimitSnapshot{
+			Redis: &redisLimitSnapshot{
 				Addr: c.RateLimit.Redis.Addr, Outage: x.Outage.String(), Breaker: x.RedisBreaker.String(),
 				Unavailable: x.Unavailable, Cached: x.Cached, Faults: x.Faults,
 			},
@@ -233,7 +233,7 @@ func (r *route) snapshot(now time.Time) RouteSnapshot {
 	}
 	if r.chaos != nil {
 		x := r.chaos.Snapshot()
-		rs.Chaos = &ChaosSnapshot{
+		rs.Chaos = &chaosSnapshot{
 			Enabled: x.Enabled, Seed: x.Seed, ErrorRate: c.Chaos.ErrorRate, LatencyRate: c.Chaos.LatencyRate,
 			Calls: x.Calls, Errors: x.Errors, Latencies: x.Latencies,
 		}

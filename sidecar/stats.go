@@ -47,8 +47,8 @@ type routeStats struct {
 	upstream latencyHist // each attempt that reached the upstream, until its response headers
 }
 
-// Counts is a route's request counts since the sidecar started.
-type Counts struct {
+// counts is a route's request counts since the sidecar started.
+type counts struct {
 	Requests      uint64 `json:"requests"`
 	Retried       uint64 `json:"retried"`
 	OK            uint64 `json:"ok"`
@@ -64,9 +64,9 @@ type Counts struct {
 	BodyTimeout   uint64 `json:"body_timeout"`
 }
 
-func (s *routeStats) counts() Counts {
+func (s *routeStats) counts() counts {
 	o := func(k outcome) uint64 { return s.outcomes[k].Load() }
-	return Counts{
+	return counts{
 		Requests: s.requests.Load(), Retried: s.retried.Load(),
 		OK: o(outcomeOK), UpstreamError: o(outcomeUpstreamError), BreakerOpen: o(outcomeBreakerOpen),
 		RateLimited: o(outcomeRateLimited), Shed: o(outcomeShed), Timeout: o(outcomeTimeout),

@@ -85,7 +85,7 @@ func TestTimeout(t *testing.T) {
 		if got := b.get(t, "/"); got.code != 200 || got.body != "late" {
 			t.Errorf("under the timeout: %d %q", got.code, got.body)
 		}
-		rs := b.s.Snapshot().Routes[0]
+		rs := b.s.snapshot().Routes[0]
 		if rs.Timeout.Timeouts != 1 || rs.Timeout.Calls != 2 || rs.Breaker.Failures != 1 || rs.Counts.Timeout != 1 {
 			t.Errorf("timeout %+v, breaker failures %d, counts %+v", rs.Timeout, rs.Breaker.Failures, rs.Counts)
 		}
@@ -146,7 +146,7 @@ routes:
 		if got := b.get(t, "/"); got.code != 200 {
 			t.Fatalf("after the wait, the probe: %d %v", got.code, got.header)
 		}
-		br := b.s.Snapshot().Routes[0].Breaker
+		br := b.s.snapshot().Routes[0].Breaker
 		if br.State != "closed" || br.Opened != 1 || br.Closed != 1 {
 			t.Errorf("breaker = %s opened %d closed %d", br.State, br.Opened, br.Closed)
 		}
