@@ -222,6 +222,7 @@ type BreakerConfig struct {
 	MaxHalfOpen      time.Duration `yaml:"max_half_open"`      // default 1m
 
 	clock bulwark.Clock // set by bulwark simulate: the breaker's clock
+	rand  rand.Source   // set by bulwark simulate: wait_jitter's source; nil: the runtime's generator
 }
 
 // BulkheadConfig configures a route's concurrency limit (bulkhead.Config).

@@ -27,6 +27,7 @@ func breakerConfig(name string, b *BreakerConfig, obs bulwark.Observer) breaker.
 	}
 	return breaker.Config{
 		Clock:                 b.clock,
+		Rand:                  b.rand,
 		Name:                  name,
 		Window:                kind,
 		WindowSize:            b.WindowSize,
@@ -100,7 +101,7 @@ func newLimiter(name string, r *RateLimitConfig, clk bulwark.Clock, obs bulwark.
 	return l, nil, err
 }
 
-func newChaos(name string, c *ChaosConfig, obs bulwark.Observer) (*chaos.Injector, error) {
+func newChaos(name string, c *ChaosConfig, clk bulwark.Clock, obs bulwark.Observer) (*chaos.Injector, error) {
 	var faults []chaos.Fault
 	if c.LatencyRate > 0 {
 		faults = append(faults, chaos.Latency(c.LatencyRate, c.Latency))
@@ -108,7 +109,7 @@ func newChaos(name string, c *ChaosConfig, obs bulwark.Observer) (*chaos.Injecto
 	if c.ErrorRate > 0 {
 		faults = append(faults, chaos.Error(c.ErrorRate, &injectedStatus{code: c.ErrorStatus}))
 	}
-	return chaos.New(chaos.Config{Name: name, Faults: faults, Seed: c.Seed, Enabled: true, Observer: obs})
+	return chaos.New(chaos.Config{Name: name, Faults: faults, Seed: c.Seed, Enabled: true, Clock: clk, Observer: obs})
 }
 
 // policies are the policy instances of one route.
@@ -155,7 +156,7 @@ func buildPolicies(rc *RouteConfig, br *breakerEntry, prev *route, base http.Rou
 	case old != nil && reflect.DeepEqual(rc.Chaos, oc.Chaos):
 		p.chaos = old.chaos
 	default:
-		if p.chaos, err = newChaos(rc.Name, rc.Chaos, obs); err != nil {
+		if p.chaos, err = newChaos(rc.Name, rc.Chaos, rc.clock, obs); err != nil {
 			return nil, fmt.Errorf("chaos: %w", err)
 		}
 	}

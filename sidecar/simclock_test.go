@@ -91,3 +91,61 @@ func TestVirtualClockRequestTimeout(t *testing.T) {
 		t.Errorf("p99 = %v, want the 300ms request_timeout (to the latency histogram's resolution)", p)
 	}
 }
+
+// A breaker's wait_jitter draws from a source seeded by the scenario, so a
+// config with jitter repeats byte for byte (it drew from the runtime's
+// generator: each run opened for other waits).
+func TestVirtualClockBreakerJitterRepeats(t *testing.T) {
+	const yaml = `routes:
+  - name: api
+    prefix: /
+    upstream: http://upstream.invalid
+    breaker: {window: consecutive, window_size: 3, wait: 1s, wait_multiplier: 2, max_wait: 8s, wait_jitter: 0.9, half_open_calls: 1}
+`
+	sc := simulate.Scenario{
+		Seed: 11, Duration: 20 * time.Second, Load: []simulate.Load{{Rate: 50}},
+		Dependency: []simulate.Phase{
+			{Name: "healthy", For: 2 * time.Second, Latency: simulate.Latency{Value: 5 * time.Millisecond}},
+			{Name: "outage", For: 15 * time.Second, ErrorRate: 1, Latency: simulate.Latency{Value: time.Millisecond}},
+			{Name: "recovered", Latency: simulate.Latency{Value: 5 * time.Millisecond}},
+		},
+		Client: simulate.Client{Deadline: time.Second},
+	}
+	res, a := simulateVirtual(t, yaml, sc)
+	if got := res.Summary.Shares[outcomeBreakerOpen.String()]; got < 0.3 {
+		t.Fatalf("breaker_open share = %v, want the breaker open for most of the outage; shares %v", got, res.Summary.Shares)
+	}
+	for i := range 3 {
+		if _, b := simulateVirtual(t, yaml, sc); !bytes.Equal(a, b) {
+			t.Fatalf("run %d with the same seed differs from the first", i+2)
+		}
+	}
+}
+
+// A chaos block's injected latency runs on the virtual clock: every call
+// takes the injected 100ms of simulated time on top of the dependency's
+// 5ms (on the real clock the virtual clock did not wait for it).
+func TestVirtualClockChaosLatency(t *testing.T) {
+	const yaml = `routes:
+  - name: api
+    prefix: /
+    upstream: http://upstream.invalid
+    chaos: {latency_rate: 1, latency: 100ms}
+`
+	sc := simulate.Scenario{
+		Seed: 5, Duration: 2 * time.Second, Load: []simulate.Load{{Rate: 50}},
+		Dependency: []simulate.Phase{{Name: "healthy", Latency: simulate.Latency{Value: 5 * time.Millisecond}}},
+		Client:     simulate.Client{Deadline: time.Second},
+	}
+	res, a := simulateVirtual(t, yaml, sc)
+	s := res.Summary
+	if got := s.Shares[outcomeOK.String()]; got != 1 {
+		t.Errorf("ok share = %v, want 1; shares %v", got, s.Shares)
+	}
+	if s.P50 < 105*time.Millisecond || s.P50 > 110*time.Millisecond {
+		t.Errorf("p50 = %v, want the injected 100ms and the dependency's 5ms", s.P50)
+	}
+	if _, b := simulateVirtual(t, yaml, sc); !bytes.Equal(a, b) {
+		t.Error("two runs with the same seed differ")
+	}
+}

@@ -127,6 +127,9 @@ func simulation(cfg *Config, sf *ScenarioFile, rt simulate.Runtime) (*simulate.S
 		}
 		if r.Breaker != nil {
 			r.Breaker.clock = clock
+			// The breaker draws under its own lock: no lockedSource. A
+			// stream apart from the retry's (i+1).
+			r.Breaker.rand = rand.NewPCG(uint64(sf.Seed), ^uint64(i))
 		}
 		if r.RateLimit != nil {
 			// One simulated sidecar is the whole fleet: a limit shared
