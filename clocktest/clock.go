@@ -98,6 +98,23 @@ func (c *Clock) AdvanceTo(t time.Time) {
 	c.mu.Unlock()
 }
 
+// Step fires the earliest pending timer if it is due at or before limit,
+// moving the clock to its due time, and reports whether it fired one. It
+// does not move the clock when no timer is due. A loop of Steps fires the
+// same timers in the same order as AdvanceTo(limit), and lets the caller
+// act between two of them, for instance wait for the goroutines a timer
+// woke to block again (package simulate's VirtualClock does):
+//
+//	for clk.Step(until) {
+//		settle()
+//	}
+//	clk.AdvanceTo(until)
+func (c *Clock) Step(limit time.Time) bool {
+	c.firing.Lock()
+	defer c.firing.Unlock()
+	return c.fireNext(limit)
+}
+
 // Next returns when the earliest pending timer is due, and false if no
 // timer is pending.
 func (c *Clock) Next() (time.Time, bool) {

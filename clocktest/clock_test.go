@@ -84,3 +84,52 @@ func TestSleepAcrossGoroutines(t *testing.T) {
 		t.Fatalf("woke at %v", got)
 	}
 }
+
+// Step fires one due timer at a time, in the order AdvanceTo would, and
+// leaves the clock alone when nothing is due.
+func TestStepFiresOneDueTimer(t *testing.T) {
+	c := New(epoch)
+	var log []string
+	at := func(name string) func() {
+		return func() { log = append(log, fmt.Sprintf("%s@%v", name, c.Now().Sub(epoch))) }
+	}
+	c.AfterFunc(2*time.Second, at("b"))
+	c.AfterFunc(time.Second, at("a"))
+	c.AfterFunc(time.Second, func() {
+		at("a2")()
+		c.AfterFunc(0, at("a2-child"))
+	})
+	tm := c.NewTimer(3 * time.Second)
+	limit := epoch.Add(2500 * time.Millisecond)
+	var steps []string
+	for c.Step(limit) {
+		steps = append(steps, strings.Join(log, " "))
+		if len(steps) > 10 {
+			t.Fatal("Step kept firing")
+		}
+	}
+	want := []string{
+		"a@1s",
+		"a@1s a2@1s",
+		"a@1s a2@1s a2-child@1s",
+		"a@1s a2@1s a2-child@1s b@2s",
+	}
+	if got := strings.Join(steps, " | "); got != strings.Join(want, " | ") {
+		t.Fatalf("after each step:\n got %q\nwant %q", got, strings.Join(want, " | "))
+	}
+	if got := c.Now().Sub(epoch); got != 2*time.Second {
+		t.Fatalf("now +%v after the steps, want +2s (the last due time, not the limit)", got)
+	}
+	if c.Step(limit) || c.Timers() != 1 {
+		t.Fatalf("Step fired with nothing due; %d timers pending", c.Timers())
+	}
+	if !c.Step(epoch.Add(3 * time.Second)) {
+		t.Fatal("Step did not fire the 3s channel timer")
+	}
+	if got := <-tm.C(); !got.Equal(epoch.Add(3 * time.Second)) {
+		t.Fatalf("timer sent %v, want +3s", got)
+	}
+	if c.Step(epoch.Add(time.Hour)) {
+		t.Fatal("Step fired with no timer pending")
+	}
+}

@@ -24,7 +24,8 @@
 // Advance returns. A channel timer sends on its channel (buffered, like
 // time.Timer's); the goroutine waiting on it wakes in its own time, so a test
 // that drives another goroutine waits for it to block again, for instance
-// with [Clock.WaitForTimers], before moving the clock further.
+// with [Clock.WaitForTimers], before moving the clock further. To act
+// between two timers, fire them one at a time with [Clock.Step].
 //
 // The clock is safe for concurrent use.
 package clocktest
