@@ -18,6 +18,39 @@
 //	http.Handle("/", s.Handler())           // the proxy
 //	go http.ListenAndServe("127.0.0.1:9901", s.AdminHandler())
 //
+// # Embedding
+//
+// The exported API is what a Go program needs to run the proxy itself:
+//
+//   - a config: [ParseConfig] or [LoadConfig] (YAML, validated), or a
+//     [Config] built by hand from [RouteConfig] and the policy blocks
+//     ([RateLimitConfig] and its [RedisLimitConfig], [BulkheadConfig],
+//     [RetryConfig], [BreakerConfig], [ChaosConfig], [AdminConfig],
+//     [ReloadConfig], [TraceConfig]), whose
+//     field comments state the defaults (the Default* constants) and bounds
+//     (the Max* and Min* constants); errors are [ConfigErrors] of
+//     [ConfigError], matching [ErrConfig];
+//   - a server: [New] or [Open] with [Options] (logger, transport, listen
+//     function, breaker callback);
+//   - serving: [Server.Handler] and [Server.AdminHandler] to mount on your
+//     own servers, or [Server.Serve] on your listeners, or
+//     [Server.ListenAndServe]; both shut down gracefully when their context
+//     ends, and [Server.Close] releases what the server holds;
+//   - changing the config: [Server.Reload] (from the file) and
+//     [Server.Apply] (a Config), [Server.Config], [Server.Generation];
+//   - a route's breaker, to watch or force: [Server.Breaker] ([ErrNoRoute],
+//     [ErrNoBreaker]);
+//   - the headers on the proxy's own answers: [HeaderReason],
+//     [HeaderAttempts];
+//   - the command itself: [Main];
+//   - simulation in virtual time (bulwark simulate): [ParseScenario],
+//     [LoadScenario], [ScenarioFile], [NewSimulation],
+//     [WithSimulatedMethod].
+//
+// The state of the policies is read over HTTP, from the admin handler
+// (GET /admin/policies, /admin/history, /admin/events, /metrics): the
+// JSON is the interface, not Go types.
+//
 // # Policies per route
 //
 // A request goes through the route's rate limit (429), its bulkhead (503),
