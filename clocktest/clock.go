@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark"
+	"github.com/bulwark-go/bulwark/internal/clock"
 )
 
 // Clock is a virtual [bulwark.Clock]. Make one with [New].
@@ -58,16 +59,10 @@ func (c *Clock) AfterFunc(d time.Duration, f func()) bulwark.Timer {
 }
 
 // Sleep blocks until the clock has moved d past now, or ctx ends; it
-// returns ctx.Err() in that case.
+// returns ctx.Err() in that case. A d of zero or less returns ctx.Err() at
+// once, as time.Sleep returns.
 func (c *Clock) Sleep(ctx context.Context, d time.Duration) error {
-	t := c.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C():
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return clock.Sleep(ctx, c, d)
 }
 
 func (c *Clock) startLocked(t *timer, d time.Duration) {

@@ -133,3 +133,20 @@ func TestStepFiresOneDueTimer(t *testing.T) {
 		t.Fatal("Step fired with no timer pending")
 	}
 }
+
+// Sleep of zero or less returns at once, as time.Sleep does, without a
+// timer; a Sleep whose context ends returns its error and leaves no timer.
+func TestSleepZeroAndCanceled(t *testing.T) {
+	c := New(epoch)
+	if err := c.Sleep(context.Background(), 0); err != nil || c.Timers() != 0 {
+		t.Fatalf("Sleep(0) = %v with %d timers, want nil and none", err, c.Timers())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Sleep(ctx, -time.Second); err != context.Canceled {
+		t.Fatalf("Sleep(-1s) on an ended context = %v, want context.Canceled", err)
+	}
+	if err := c.Sleep(ctx, time.Hour); err != context.Canceled || c.Timers() != 0 {
+		t.Fatalf("Sleep(1h) on an ended context = %v with %d timers, want context.Canceled and none", err, c.Timers())
+	}
+}

@@ -60,21 +60,12 @@ func AfterFunc(c bulwark.Clock, d time.Duration, f func()) bulwark.Timer {
 }
 
 // Sleep waits for d on c, or until ctx ends, and then returns ctx.Err().
+// A d of zero or less returns ctx.Err() at once, as time.Sleep returns.
 func Sleep(ctx context.Context, c bulwark.Clock, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	if c == nil {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	t := c.NewTimer(d)
+	t := NewTimer(c, d)
 	defer t.Stop()
 	select {
 	case <-t.C():
