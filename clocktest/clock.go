@@ -202,29 +202,27 @@ func (t *timer) C() <-chan time.Time { return t.ch }
 // Stop stops the timer and reports whether it was pending. No value sent
 // before Stop is received after it.
 func (t *timer) Stop() bool {
-	c := t.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	pending := t.index >= 0
-	if pending {
-		heap.Remove(&c.timers, t.index)
-	}
-	t.drain()
-	return pending
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	return t.stopLocked()
 }
 
 // Reset makes the timer due d after the clock's current time and reports
 // whether it was pending. No value sent before Reset is received after it.
 func (t *timer) Reset(d time.Duration) bool {
-	c := t.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	pending := t.stopLocked()
+	t.c.startLocked(t, d)
+	return pending
+}
+
+func (t *timer) stopLocked() bool {
 	pending := t.index >= 0
 	if pending {
-		heap.Remove(&c.timers, t.index)
+		heap.Remove(&t.c.timers, t.index)
 	}
 	t.drain()
-	c.startLocked(t, d)
 	return pending
 }
 
