@@ -67,3 +67,29 @@ func TestVirtualTimers(t *testing.T) {
 		t.Errorf("timer sent %v, want 3s", got)
 	}
 }
+
+// Sleep settles after every timer it fires: a goroutine woken by a timer
+// has run, and blocked again, before the clock moves on to the next one.
+func TestVirtualSleepSettlesAfterEachTimer(t *testing.T) {
+	c := NewVirtualClock(time.Unix(0, 0))
+	first := c.NewTimer(time.Second)
+	c.AfterFunc(2*time.Second, func() {})
+	woke := make(chan time.Time, 1)
+	go func() {
+		<-first.C()
+		woke <- c.Now()
+	}()
+	c.Settle() // the goroutine is waiting on the timer
+	c.Sleep(3 * time.Second)
+	select {
+	case got := <-woke:
+		if !got.Equal(time.Unix(1, 0)) {
+			t.Errorf("the goroutine woken at 1s read %v, want 1s", got.Sub(time.Unix(0, 0)))
+		}
+	default:
+		t.Error("the goroutine woken at 1s had not run when Sleep returned")
+	}
+	if got := c.Now(); !got.Equal(time.Unix(3, 0)) {
+		t.Errorf("Now after Sleep(3s) = %v, want 3s", got.Sub(time.Unix(0, 0)))
+	}
+}
