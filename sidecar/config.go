@@ -39,10 +39,13 @@ const (
 // failure_statuses: a new slice on each call.
 func DefaultFailureStatuses() []int { return []int{500, 502, 503, 504} }
 
-// DefaultRetryMethods are the methods a route retries when its retry block
-// sets no methods: the safe methods. PUT, DELETE and TRACE are idempotent
-// too and may be listed; POST and PATCH may not.
-var DefaultRetryMethods = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
+// DefaultRetryMethods returns the methods a route retries when its retry
+// block sets no methods: the safe methods, a new slice on each call. PUT,
+// DELETE and TRACE are idempotent too and may be listed; POST and PATCH may
+// not.
+func DefaultRetryMethods() []string {
+	return []string{http.MethodGet, http.MethodHead, http.MethodOptions}
+}
 
 // Config is a bulwark sidecar configuration, as read from its YAML file by
 // [ParseConfig]. Each field's yaml key is given in its tag; the reference

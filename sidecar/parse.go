@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,7 +97,7 @@ func applyDefaults(c *Config) {
 				rt.MaxRetryAfter = DefaultMaxRetryAfter
 			}
 			if rt.Methods == nil {
-				rt.Methods = slices.Clone(DefaultRetryMethods)
+				rt.Methods = DefaultRetryMethods()
 			}
 			if rt.MaxBodyBytes == 0 {
 				rt.MaxBodyBytes = DefaultMaxBodyBytes
