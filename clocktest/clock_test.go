@@ -14,12 +14,18 @@ func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// firedAt returns a maker of timer functions that append "name@elapsed",
+// the clock's time since epoch when they run, to log.
+func firedAt(c *Clock, log *[]string) func(name string) func() {
+	return func(name string) func() {
+		return func() { *log = append(*log, fmt.Sprintf("%s@%v", name, c.Now().Sub(epoch))) }
+	}
+}
+
 func TestTimersFireInOrderAtTheirTime(t *testing.T) {
 	c := New(epoch)
 	var log []string
-	at := func(name string) func() {
-		return func() { log = append(log, fmt.Sprintf("%s@%v", name, c.Now().Sub(epoch))) }
-	}
+	at := firedAt(c, &log)
 	c.AfterFunc(3*time.Second, at("c"))
 	c.AfterFunc(time.Second, at("a"))
 	c.AfterFunc(time.Second, at("a2")) // same instant: creation order
@@ -90,9 +96,7 @@ func TestSleepAcrossGoroutines(t *testing.T) {
 func TestStepFiresOneDueTimer(t *testing.T) {
 	c := New(epoch)
 	var log []string
-	at := func(name string) func() {
-		return func() { log = append(log, fmt.Sprintf("%s@%v", name, c.Now().Sub(epoch))) }
-	}
+	at := firedAt(c, &log)
 	c.AfterFunc(2*time.Second, at("b"))
 	c.AfterFunc(time.Second, at("a"))
 	c.AfterFunc(time.Second, func() {
