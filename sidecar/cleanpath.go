@@ -29,6 +29,14 @@ func cleanRequestPath(req *http.Request) *http.Request {
 	return out
 }
 
+// refusedPath reports whether the decoded URL path p has a backslash,
+// raw or percent-encoded ("%5C"). Such a path is refused, not cleaned: an
+// upstream that reads a backslash as "/" would serve a stricter route's
+// path ("/a/..\api\expensive") without that route's limits.
+func refusedPath(p string) bool {
+	return strings.IndexByte(p, '\\') >= 0
+}
+
 // cleanPath is path.Clean for a URL path: rooted, with a trailing slash
 // kept.
 func cleanPath(p string) string {

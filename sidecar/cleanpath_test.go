@@ -26,6 +26,15 @@ func TestCleanPath(t *testing.T) {
 		if got := cleanPath(tc.in); got != tc.want {
 			t.Errorf("cleanPath(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+		if refusedPath(tc.in) {
+			t.Errorf("refusedPath(%q) = true, want false", tc.in)
+		}
+	}
+	// URL paths are decoded: "%5C" arrives as a backslash.
+	for _, p := range []string{`/a/..\api\expensive`, `\`, `/api\`, `\api/x`} {
+		if !refusedPath(p) {
+			t.Errorf("refusedPath(%q) = false, want true", p)
+		}
 	}
 }
 

@@ -407,3 +407,31 @@ func TestRefusedUploadAnsweredAtOnce(t *testing.T) {
 	close(release)
 	<-held
 }
+
+// F3: a backslash, raw or percent-encoded, is refused with 400: an upstream
+// that reads "\" as "/" would otherwise serve a stricter route's path
+// without that route's limits.
+func TestBackslashPathsAreRefused(t *testing.T) {
+	var calls atomic.Int32
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		io.WriteString(w, "ok")
+	})
+	f := newFixture(t, `routes:
+  - {name: expensive, prefix: /api/expensive, upstream: '%[1]s', rate_limit: {rate: 0.001, burst: 1}}
+  - {name: all, prefix: /, upstream: '%[1]s'}
+`, up)
+	addr := strings.TrimPrefix(f.proxy.URL, "http://")
+	for _, p := range []string{`/a/..\api\expensive`, `/api\expensive`, "/a/..%5Capi%5Cexpensive", "/a/..%5capi%5cexpensive", `/\`} {
+		code, reason := rawRequest(t, addr, "GET "+p+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		if code != http.StatusBadRequest || reason != "bad_request" {
+			t.Errorf("%s: %d %q, want 400 bad_request", p, code, reason)
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("the upstream got %d requests, want 0", n)
+	}
+	if code, _ := rawRequest(t, addr, "GET /api/x%5Fy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); code != 200 {
+		t.Errorf("GET /api/x%%5Fy: %d, want 200", code)
+	}
+}

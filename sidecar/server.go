@@ -364,6 +364,11 @@ func (g *generation) match(req *http.Request) *route {
 // shorter) and answers 404 when none does.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if refusedPath(req.URL.Path) {
+			closeUnread(w, req)
+			reject(w, http.StatusBadRequest, outcomeBadRequest, "backslash in path")
+			return
+		}
 		req = cleanRequestPath(req)
 		r := s.gen.Load().match(req)
 		if r == nil {
