@@ -32,6 +32,10 @@ const (
 	MaxBodyBytesLimit = 1 << 30
 	// MaxClientsLimit caps rate_limit.max_clients.
 	MaxClientsLimit = 10_000_000
+	// MaxMinimumCalls caps breaker.minimum_calls for a time window (a
+	// count window's is capped by its window_size): a breaker that needs
+	// more calls than that in its window would, in practice, never open.
+	MaxMinimumCalls = 10_000_000
 )
 
 // DefaultFailureStatuses returns the upstream response codes counted as

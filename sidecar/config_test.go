@@ -81,6 +81,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"window kind", route0 + "    breaker:\n      window: sliding\n", []string{`routes[0].breaker.window: must be count, time or consecutive, got "sliding"`}},
 		{"minimum calls", route0 + "    breaker:\n      window_size: 5\n      minimum_calls: 6\n", []string{"routes[0].breaker.minimum_calls: must be at most window_size (5), got 6"}},
 		{"consecutive minimum", route0 + "    breaker:\n      window: consecutive\n      minimum_calls: 3\n", []string{"routes[0].breaker.minimum_calls: does not apply to a consecutive window"}},
+		{"time minimum", route0 + "    breaker: {window: time, window_size: 86400, minimum_calls: 9223372036854775807}\n", []string{"routes[0].breaker.minimum_calls: must be at most 10000000 for a time window, got 9223372036854775807"}},
+		{"time minimum just over", route0 + "    breaker: {window: time, minimum_calls: 10000001}\n", []string{"routes[0].breaker.minimum_calls: must be at most 10000000 for a time window, got 10000001"}},
 		{"slow rate alone", route0 + "    breaker:\n      slow_call_rate: 0.5\n", []string{"routes[0].breaker.slow_call_rate: has no effect without slow_call_duration"}},
 		{"max wait", route0 + "    breaker:\n      wait: 10s\n      max_wait: 5s\n", []string{"routes[0].breaker.max_wait: must be at least wait (10s), got 5s"}},
 		{"jitter one", route0 + "    breaker:\n      wait_jitter: 1\n", []string{"routes[0].breaker.wait_jitter: must be in [0,1), got 1"}},

@@ -410,6 +410,8 @@ func (v *validator) breaker(p string, b *BreakerConfig) {
 		v.fail(p+".minimum_calls", "must be at most window_size (%d), got %d", b.WindowSize, b.MinimumCalls)
 	case kind == breaker.WindowCount && b.WindowSize == 0 && b.MinimumCalls > breaker.DefaultCountWindow:
 		v.fail(p+".minimum_calls", "must be at most window_size (default %d), got %d", breaker.DefaultCountWindow, b.MinimumCalls)
+	case kind == breaker.WindowTime && b.MinimumCalls > MaxMinimumCalls:
+		v.fail(p+".minimum_calls", "must be at most %d for a time window, got %d", MaxMinimumCalls, b.MinimumCalls)
 	}
 	if b.FailureRate != 0 || v.set(p+".failure_rate") {
 		v.rate(p+".failure_rate", b.FailureRate, false)
