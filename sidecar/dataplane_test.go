@@ -435,3 +435,48 @@ func TestBackslashPathsAreRefused(t *testing.T) {
 		t.Errorf("GET /api/x%%5Fy: %d, want 200", code)
 	}
 }
+
+// F2: CONNECT is answered 405 with Allow, not forwarded; a request-target
+// of "*" (asterisk-form) is answered 400, not forwarded as "/*".
+func TestConnectAndAsteriskFormAreRefused(t *testing.T) {
+	var calls atomic.Int32
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		io.WriteString(w, "ok")
+	})
+	f := newFixture(t, "routes:\n  - {name: all, prefix: /, upstream: '%s'}\n", up)
+	addr := strings.TrimPrefix(f.proxy.URL, "http://")
+	for _, tc := range []struct {
+		raw, reason string
+		code        int
+	}{
+		{"CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n", "method_not_allowed", http.StatusMethodNotAllowed},
+		{"CONNECT /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "method_not_allowed", http.StatusMethodNotAllowed},
+		{"GET * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "bad_request", http.StatusBadRequest},
+		{"POST * HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi", "bad_request", http.StatusBadRequest},
+		// net/http answers OPTIONS * itself; it must not be forwarded either.
+		{"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "", http.StatusOK},
+	} {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, tc.raw)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if err != nil {
+			t.Fatalf("%q: %v", tc.raw, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || resp.Header.Get(HeaderReason) != tc.reason {
+			t.Errorf("%q: %d %q, want %d %s", tc.raw, resp.StatusCode, resp.Header.Get(HeaderReason), tc.code, tc.reason)
+		}
+		if tc.code == http.StatusMethodNotAllowed && !strings.Contains(resp.Header.Get("Allow"), "GET") {
+			t.Errorf("%q: Allow %q, want the methods the proxy forwards", tc.raw, resp.Header.Get("Allow"))
+		}
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("the upstream got %d requests, want 0", n)
+	}
+}

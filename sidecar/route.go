@@ -29,7 +29,8 @@ const (
 	// HeaderReason is set on the answers the proxy makes itself, to why:
 	// breaker_open (503), rate_limited (429), shed (503), timeout (504),
 	// bad_gateway (502), injected (chaos), bad_request (400),
-	// body_timeout (408) or no_route (404).
+	// body_timeout (408), no_route (404) or method_not_allowed (405, to
+	// CONNECT).
 	HeaderReason = "X-Bulwark-Reason"
 	// HeaderAttempts is set to the number of attempts when a request took
 	// more than one.
@@ -191,9 +192,17 @@ func closeUnread(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+// reasonMethodNotAllowed is the reason of the proxy's 405 to CONNECT,
+// refused before routing and so no route's outcome.
+const reasonMethodNotAllowed = "method_not_allowed"
+
 func reject(w http.ResponseWriter, code int, o outcome, msg string) {
+	rejectReason(w, code, o.String(), msg)
+}
+
+func rejectReason(w http.ResponseWriter, code int, reason, msg string) {
 	h := w.Header()
-	h.Set(HeaderReason, o.String())
+	h.Set(HeaderReason, reason)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)

@@ -364,9 +364,7 @@ func (g *generation) match(req *http.Request) *route {
 // shorter) and answers 404 when none does.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if refusedPath(req.URL.Path) {
-			closeUnread(w, req)
-			reject(w, http.StatusBadRequest, outcomeBadRequest, "backslash in path")
+		if refuseTarget(w, req) {
 			return
 		}
 		req = cleanRequestPath(req)
@@ -381,6 +379,33 @@ func (s *Server) Handler() http.Handler {
 		r.ServeHTTP(w, req)
 		r.stats.latency.observe(time.Since(start))
 	})
+}
+
+// allowedMethods is the Allow header of the proxy's 405: the methods it
+// forwards (any but CONNECT; these are the standard ones).
+const allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE"
+
+// refuseTarget answers, and reports true for, a request the proxy does not
+// forward whatever its route: CONNECT (405 method_not_allowed: a reverse
+// proxy opens no tunnels), a request-target of "*" (400 bad_request: it
+// names no path to route on) and a path with a backslash (400 bad_request,
+// see refusedPath).
+func refuseTarget(w http.ResponseWriter, req *http.Request) bool {
+	switch {
+	case req.Method == http.MethodConnect:
+		closeUnread(w, req)
+		w.Header().Set("Allow", allowedMethods)
+		rejectReason(w, http.StatusMethodNotAllowed, reasonMethodNotAllowed, "CONNECT is not forwarded")
+	case req.RequestURI == "*":
+		closeUnread(w, req)
+		reject(w, http.StatusBadRequest, outcomeBadRequest, "asterisk-form request target")
+	case refusedPath(req.URL.Path):
+		closeUnread(w, req)
+		reject(w, http.StatusBadRequest, outcomeBadRequest, "backslash in path")
+	default:
+		return false
+	}
+	return true
 }
 
 // Breaker returns the breaker of the route named route.
