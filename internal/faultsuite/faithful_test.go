@@ -223,12 +223,14 @@ const (
 	simSeeds        = 5
 	randomSeeds     = 10
 	// maxRunnerLag is the most the real run's 10 ms timer may fire late
-	// for its figures to count: half the line between failing fast and
-	// slowly. Later than that, the process was starved of CPU and the
-	// scenario's timeouts, deadlines and bulkhead waits fired off schedule.
-	maxRunnerLag = FastFailure / 2
+	// for its figures to count: a quarter of the line between failing fast
+	// and slowly. Later than that, the process was starved of CPU and the
+	// scenario's timeouts, deadlines and bulkhead waits fired off schedule:
+	// a hang run whose timer fired 49 ms late (under -race, beside the other
+	// packages' tests) had 43.8 % succeed where the scenario gives 48.5 %.
+	maxRunnerLag = FastFailure / 4
 	// maxTries is how many times a starved real run is tried.
-	maxTries = 2
+	maxTries = 3
 )
 
 // TestSimulatorFaithful runs fault scenarios on loopback (the proxy mode:
@@ -237,7 +239,7 @@ const (
 // checks that the simulator's figures agree with the real run's (see
 // Faithful). The real runs go side by side, so that the test takes about
 // one scenario's time; a real run whose process was starved of CPU
-// (maxRunnerLag) runs once more, and is skipped, saying so, if it is
+// (maxRunnerLag) is tried again (maxTries in all), and is skipped, saying so, if it is
 // starved again.
 func TestSimulatorFaithful(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
