@@ -27,6 +27,9 @@ func (b *attemptBase) RoundTrip(req *http.Request) (*http.Response, error) {
 	info := infoOf(req)
 	info.attempts.Add(1)
 	b.stats.attempts.Add(1)
+	if info.body != nil {
+		info.body.expireOn(req.Context())
+	}
 	var resp *http.Response
 	var err error
 	injected := false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -16,6 +17,10 @@ import (
 // *bulwarkhttp.RequestBodyError and the proxy answers with 408. The
 // deadline is lifted once the body is read or closed, so that the server's
 // watch for a closed connection does not trip on it.
+//
+// An attempt that ends (its timeout) with the body unread expires it (see
+// expireOn): net/http's Transport waits for its body writer, which would
+// otherwise stay blocked reading a stalled client with no deadline.
 type clientBody struct {
 	rc       io.ReadCloser
 	ctl      *http.ResponseController
@@ -23,6 +28,11 @@ type clientBody struct {
 	deadline time.Time // the request's; zero for none
 	armed    atomic.Bool
 	eof      atomic.Bool // Read has returned io.EOF
+
+	mu       sync.Mutex // orders deadline changes; guards the fields below
+	expired  bool       // an attempt ended with the body unread: reads fail at once
+	finished bool       // the handler returned
+	stops    []func() bool
 }
 
 func newClientBody(rc io.ReadCloser, w http.ResponseWriter, idle time.Duration, ctx context.Context) *clientBody {
@@ -62,6 +72,13 @@ func (b *clientBody) Close() error {
 // reading of the rest (before it reuses or closes the connection) is
 // bounded too.
 func (b *clientBody) finish() {
+	b.mu.Lock()
+	b.finished = true
+	for _, stop := range b.stops {
+		stop()
+	}
+	b.stops = nil
+	b.mu.Unlock()
 	if b.eof.Load() {
 		b.disarm()
 		return
@@ -69,11 +86,42 @@ func (b *clientBody) finish() {
 	b.arm()
 }
 
+// expireOn expires the body when ctx, an attempt's, ends before the body
+// is read to its end and before the handler returns: the client's
+// connection gets a read deadline of now, so that the read blocking the
+// Transport's body writer fails (os.ErrDeadlineExceeded: 408) and the
+// attempt returns; reads after it fail at once.
+func (b *clientBody) expireOn(ctx context.Context) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.finished || b.eof.Load() {
+		return
+	}
+	b.stops = append(b.stops, context.AfterFunc(ctx, b.expire))
+}
+
+func (b *clientBody) expire() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.finished || b.eof.Load() {
+		return
+	}
+	b.expired = true
+	if err := b.ctl.SetReadDeadline(time.Now()); err == nil {
+		b.armed.Store(true)
+	}
+}
+
 // arm sets the read deadline of the next read: client_body_timeout from
-// now, but no later than the request's deadline.
+// now, but no later than the request's deadline; now once the body has
+// expired.
 func (b *clientBody) arm() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	d := b.deadline
-	if b.idle > 0 {
+	if b.expired {
+		d = time.Now()
+	} else if b.idle > 0 {
 		if next := time.Now().Add(b.idle); d.IsZero() || next.Before(d) {
 			d = next
 		}
@@ -87,6 +135,8 @@ func (b *clientBody) arm() {
 
 // disarm lifts the read deadline this body set, if any.
 func (b *clientBody) disarm() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.armed.Swap(false) {
 		_ = b.ctl.SetReadDeadline(time.Time{})
 	}

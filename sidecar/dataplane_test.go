@@ -480,3 +480,46 @@ func TestConnectAndAsteriskFormAreRefused(t *testing.T) {
 		t.Errorf("the upstream got %d requests, want 0", n)
 	}
 }
+
+// F1: with only an attempt timeout, a client that stalls its upload is
+// answered 408 once the attempt times out (net/http's Transport would
+// otherwise wait for its body writer, blocked reading the client with no
+// deadline), the breaker does not count it, and its bulkhead slot is free.
+func TestStalledUploadEndsWithAttemptTimeout(t *testing.T) {
+	const attempt = 300 * time.Millisecond
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	})
+	f := newFixture(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', timeout: 300ms, bulkhead: {max_concurrent: 1}, breaker: {window: consecutive, window_size: 1, wait: 1m}}\n", up)
+	addr := strings.TrimPrefix(f.proxy.URL, "http://")
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	io.WriteString(c, "PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc") // then stalls
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("the stalled upload got no answer: %v", err)
+	}
+	resp.Body.Close()
+	if took := time.Since(start); took > attempt+100*time.Millisecond {
+		t.Errorf("the stalled upload was answered after %v, want within %v", took, attempt+100*time.Millisecond)
+	}
+	if resp.StatusCode != http.StatusRequestTimeout || resp.Header.Get(HeaderReason) != "body_timeout" {
+		t.Errorf("the stalled upload got %d %q, want 408 body_timeout", resp.StatusCode, resp.Header.Get(HeaderReason))
+	}
+	if got := do(t, f.client, http.MethodPut, f.proxy.URL+"/up", "payload"); got.code != 200 {
+		t.Errorf("another client got %d %q, want 200: the stalled upload holds the bulkhead", got.code, got.header.Get(HeaderReason))
+	}
+	s := f.s.snapshot().Routes[0]
+	if s.Counts.BodyTimeout != 1 {
+		t.Errorf("body_timeout outcomes = %d, want 1", s.Counts.BodyTimeout)
+	}
+	if s.Breaker.Failures != 0 {
+		t.Errorf("the breaker counted %d failures, want 0: the stall is the client's", s.Breaker.Failures)
+	}
+}
