@@ -506,8 +506,10 @@ func TestStalledUploadEndsWithAttemptTimeout(t *testing.T) {
 		t.Fatalf("the stalled upload got no answer: %v", err)
 	}
 	resp.Body.Close()
-	if took := time.Since(start); took > attempt+100*time.Millisecond {
-		t.Errorf("the stalled upload was answered after %v, want within %v", took, attempt+100*time.Millisecond)
+	// The bound is loose on purpose (real sockets, a loaded CI machine under
+	// -race): before the fix the request hung until the client gave up.
+	if took, limit := time.Since(start), attempt+time.Second; took > limit {
+		t.Errorf("the stalled upload was answered after %v, want within %v", took, limit)
 	}
 	if resp.StatusCode != http.StatusRequestTimeout || resp.Header.Get(HeaderReason) != "body_timeout" {
 		t.Errorf("the stalled upload got %d %q, want 408 body_timeout", resp.StatusCode, resp.Header.Get(HeaderReason))
