@@ -1,137 +1,14 @@
 package sidecar
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bulwark-go/bulwark/internal/redistest"
 )
-
-// redisServer is a redis-server of the test's own on a free port of
-// 127.0.0.1 (never the shared 6379), killed by its PID when the test ends.
-type redisServer struct {
-	addr string
-	pid  int
-}
-
-// startRedis starts a redis-server and waits until it answers. Without
-// redis-server on the PATH the test fails in CI (CI=true) and is skipped
-// elsewhere.
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not on the PATH; CI must install it")
-		}
-		t.Skip("skipped: redis-server is not on the PATH")
-	}
-	for range 5 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
-			"--appendonly", "no", "--dir", t.TempDir())
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		s := &redisServer{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), pid: cmd.Process.Pid}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		kill := func() {
-			_ = syscall.Kill(s.pid, syscall.SIGCONT)
-			_ = syscall.Kill(s.pid, syscall.SIGKILL)
-			<-exited
-		}
-		if s.waitReady(exited) {
-			t.Cleanup(kill)
-			return s
-		}
-		kill() // the port was taken meanwhile: try another
-	}
-	t.Fatal("could not start redis-server")
-	return nil
-}
-
-func (s *redisServer) waitReady(exited <-chan struct{}) bool {
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		select {
-		case <-exited:
-			return false
-		default:
-		}
-		if _, err := s.command("PING"); err == nil {
-			return true
-		}
-	}
-	return false
-}
-
-// command sends one inline command on a connection of its own and returns
-// the first line of the reply, or of a bulk reply its body's lines joined.
-func (s *redisServer) command(cmd string) (string, error) {
-	c, err := net.DialTimeout("tcp", s.addr, 100*time.Millisecond)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte(cmd + "\r\n")); err != nil {
-		return "", err
-	}
-	r := bufio.NewReader(c)
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	if !strings.HasPrefix(line, "$") {
-		return strings.TrimSpace(line), nil
-	}
-	n, _ := strconv.Atoi(strings.TrimSpace(line[1:]))
-	buf := make([]byte, n+2)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return "", err
-	}
-	return string(buf[:n]), nil
-}
-
-// clients returns how many connections the server has, this query's own
-// not counted.
-func (s *redisServer) clients(t *testing.T) int {
-	t.Helper()
-	info, err := s.command("INFO clients")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for line := range strings.SplitSeq(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "connected_clients:"); ok {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n - 1
-		}
-	}
-	t.Fatalf("INFO clients without connected_clients: %q", info)
-	return 0
-}
-
-func (s *redisServer) signal(t *testing.T, sig syscall.Signal) {
-	if err := syscall.Kill(s.pid, sig); err != nil {
-		t.Fatalf("signal %v to redis-server %d: %v", sig, s.pid, err)
-	}
-}
 
 // sharedConfig is a route whose rate limit is kept in the Redis at addr;
 // extra goes inside its redis block.
@@ -151,10 +28,10 @@ routes:
 // TestSharedRateLimitTwoSidecars runs two sidecars whose route limit is
 // kept in one Redis: together they admit the shared rate, not twice it.
 func TestSharedRateLimitTwoSidecars(t *testing.T) {
-	rs := startRedis(t)
+	rs := redistest.Start(t)
 	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {})
 	const rate, burst = 10.0, 2
-	yaml := sharedConfig(rate, burst, rs.addr, ", timeout: 1s")
+	yaml := sharedConfig(rate, burst, rs.Addr, ", timeout: 1s")
 	a, b := newFixture(t, yaml, up), newFixture(t, yaml, up)
 	t.Cleanup(a.s.Close)
 	t.Cleanup(b.s.Close)
@@ -188,8 +65,8 @@ func TestSharedRateLimitTwoSidecars(t *testing.T) {
 	}
 	for _, f := range []*fixture{a, b} {
 		snap := f.s.snapshot().Routes[0].RateLimit
-		if snap == nil || snap.Redis == nil || snap.Redis.Addr != rs.addr || snap.Redis.Unavailable != 0 {
-			t.Errorf("snapshot %+v, want a Redis limit at %s with no failure", snap, rs.addr)
+		if snap == nil || snap.Redis == nil || snap.Redis.Addr != rs.Addr || snap.Redis.Unavailable != 0 {
+			t.Errorf("snapshot %+v, want a Redis limit at %s with no failure", snap, rs.Addr)
 		}
 	}
 }
@@ -210,14 +87,14 @@ func TestSharedRateLimitOutageModes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.outage, func(t *testing.T) {
-			rs := startRedis(t)
+			rs := redistest.Start(t)
 			up := upstream(t, func(w http.ResponseWriter, r *http.Request) {})
-			f := newFixture(t, sharedConfig(0.5, 2, rs.addr, ", timeout: 50ms, replicas: 2, outage: "+tt.outage), up)
+			f := newFixture(t, sharedConfig(0.5, 2, rs.Addr, ", timeout: 50ms, replicas: 2, outage: "+tt.outage), up)
 			t.Cleanup(f.s.Close)
 			if code := f.get(t, "/x").code; code != http.StatusOK { // Redis up: connected, one token spent
 				t.Fatalf("before the freeze: status %d", code)
 			}
-			rs.signal(t, syscall.SIGSTOP)
+			rs.Freeze()
 			admitted := 0
 			for i := range 8 {
 				t0 := time.Now()
@@ -253,9 +130,9 @@ func TestSharedRateLimitOutageModes(t *testing.T) {
 // client: kept while the settings stay the same (the rate may change),
 // closed when they change or the limit goes.
 func TestSharedRateLimitReload(t *testing.T) {
-	r1, r2 := startRedis(t), startRedis(t)
+	r1, r2 := redistest.Start(t), redistest.Start(t)
 	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {})
-	f := newFixture(t, sharedConfig(100, 100, r1.addr, ""), up)
+	f := newFixture(t, sharedConfig(100, 100, r1.Addr, ""), up)
 	t.Cleanup(f.s.Close)
 	client := func() *redisClient { return f.s.gen.Load().routes[0].redis }
 	apply := func(yaml string) {
@@ -268,15 +145,15 @@ func TestSharedRateLimitReload(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitClients := func(rs *redisServer, want int) {
+	waitClients := func(rs *redistest.Server, want int) {
 		t.Helper()
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			n := rs.clients(t)
+			n := rs.Clients()
 			if n == want {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("redis at %s has %d clients, want %d", rs.addr, n, want)
+				t.Fatalf("redis at %s has %d clients, want %d", rs.Addr, n, want)
 			}
 		}
 	}
@@ -284,7 +161,7 @@ func TestSharedRateLimitReload(t *testing.T) {
 	c1 := client()
 	waitClients(r1, 1)
 
-	apply(sharedConfig(50, 100, r1.addr, ", outage: open")) // same Redis, another limit
+	apply(sharedConfig(50, 100, r1.Addr, ", outage: open")) // same Redis, another limit
 	if c := client(); c != c1 || c.closed.Load() {
 		t.Fatal("a reload with the same Redis settings made a new client")
 	}
@@ -295,7 +172,7 @@ func TestSharedRateLimitReload(t *testing.T) {
 		t.Errorf("after the reload the limit is %+v, want rate 50, outage open", snap)
 	}
 
-	apply(sharedConfig(50, 100, r2.addr, ", outage: open")) // another Redis
+	apply(sharedConfig(50, 100, r2.Addr, ", outage: open")) // another Redis
 	c2 := client()
 	if c2 == c1 || !c1.closed.Load() {
 		t.Fatal("a reload to another Redis kept the old client open")
