@@ -6,6 +6,9 @@
 #   scripts/fuzz.sh 3000x              # what .ci/run does: a few seconds each
 #   scripts/fuzz.sh 10m FuzzClientIP   # one target, ten minutes
 #
+# FUZZ_PARALLEL=n passes -parallel n to go test (workers per target);
+# the default is one worker per CPU.
+#
 # CI gives a count, not a duration: a duration shorter than the run of the
 # seed corpus ends in "context deadline exceeded" on a loaded machine.
 #
@@ -30,7 +33,7 @@ while read -r pkg name; do
   [ -n "$pkg" ] || continue
   if [ -n "$only" ] && [ "$name" != "$only" ]; then continue; fi
   printf -- '--- fuzz %s %s for %s\n' "$pkg" "$name" "$fuzztime"
-  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | grep -vE '^fuzz: elapsed' || { echo "FAIL: $name in $pkg"; exit 1; }
+  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" ${FUZZ_PARALLEL:+-parallel "$FUZZ_PARALLEL"} "$pkg" 2>&1 | grep -vE '^fuzz: elapsed' || { echo "FAIL: $name in $pkg"; exit 1; }
   n=$((n + 1))
 done <<<"$targets"
 if [ "$n" -eq 0 ]; then
