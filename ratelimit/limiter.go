@@ -161,15 +161,20 @@ func (l *Limiter) allow(now uint64, live bool, n int) (ok bool, over int64) {
 		l.refuse(math.MaxInt64)
 		return false, math.MaxInt64
 	}
-	tat := l.tat.Load()
-	seen := tat
 	if live {
-		now = l.now() // after the load; see clock
+		// The clock first, then the state: the state is loaded just
+		// before the compare-and-swap, so that another caller rarely
+		// moves it in between. Admitting at a reading older than the
+		// state is sound (see clock); refusing is not, so a refusal
+		// reads the clock again after the load and decides at that.
+		now = l.now()
 	}
+	tat := l.tat.Load()
+	fresh := !live // now was read after tat was loaded
 	for {
 		next, over := p.take(tat, now, n)
-		if over > 0 && live && tat != seen { // see clock
-			seen, now = tat, l.now()
+		if over > 0 && !fresh {
+			now, fresh = l.now(), true
 			next, over = p.take(tat, now, n)
 		}
 		if over > 0 {
@@ -181,6 +186,7 @@ func (l *Limiter) allow(now uint64, live bool, n int) (ok bool, over int64) {
 			return true, 0
 		}
 		tat = l.tat.Load()
+		fresh = !live
 	}
 }
 
