@@ -108,4 +108,8 @@ func (r *route) forwarded(pr *httputil.ProxyRequest) {
 		}
 	}
 	pr.Out.Header.Set("X-Real-IP", r.clientIP(pr.In))
+	// The proxy answers Expect: 100-continue itself (net/http sends the
+	// 100 when the body is first read); asked again, the upstream would
+	// send a second 100 that would reach the client.
+	pr.Out.Header.Del("Expect")
 }

@@ -525,3 +525,101 @@ func TestStalledUploadEndsWithAttemptTimeout(t *testing.T) {
 		t.Errorf("the breaker counted %d failures, want 0: the stall is the client's", s.Breaker.Failures)
 	}
 }
+
+// An upstream that sends its headers and then drips its body: the client
+// gets the status line and each byte as it comes, not when the body ends
+// (nginx's proxy_buffering off; Envoy streams by default).
+func TestDrippingBodyIsStreamed(t *testing.T) {
+	for _, length := range []bool{false, true} {
+		release := make(chan struct{})
+		up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+			if length {
+				w.Header().Set("Content-Length", "2")
+			}
+			w.WriteHeader(http.StatusOK)
+			io.WriteString(w, "a")
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			io.WriteString(w, "b")
+		})
+		f := newFixture(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', timeout: 30s, retry: {max_attempts: 2}}\n", up)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.proxy.URL+"/", nil)
+		resp, err := f.client.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatalf("Content-Length %v: no status line while the body drips: %v", length, err)
+		}
+		first := make([]byte, 1)
+		if _, err := io.ReadFull(resp.Body, first); err != nil || first[0] != 'a' {
+			t.Errorf("Content-Length %v: first byte %q, %v; want it before the upstream sends the rest", length, first, err)
+		}
+		close(release)
+		rest, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		if resp.StatusCode != 200 || string(rest) != "b" || err != nil {
+			t.Errorf("Content-Length %v: %d, rest %q, %v", length, resp.StatusCode, rest, err)
+		}
+	}
+}
+
+// A client that sends Expect: 100-continue gets one 100 Continue, from
+// the proxy, which then has the body: the upstream is not asked again
+// (it would send a second 100 that the proxy passed on).
+func TestExpectContinueAnsweredOnce(t *testing.T) {
+	var expect atomic.Value
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		expect.Store(r.Header.Get("Expect"))
+		b, _ := io.ReadAll(r.Body)
+		w.Write(b)
+	})
+	for _, route := range []string{"", ", retry: {max_attempts: 2}"} { // streamed, then buffered
+		f := newFixture(t, "routes:\n  - {name: api, prefix: /, upstream: '%s'"+route+"}\n", up)
+		expectContinueOnce(t, f)
+		if e, _ := expect.Load().(string); e != "" {
+			t.Errorf("route %q: the upstream was sent Expect: %q", route, e)
+		}
+	}
+}
+
+func expectContinueOnce(t *testing.T, f *fixture) {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(f.proxy.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(c, "PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("first line %q, %v; want 100 Continue", line, err)
+	}
+	if l, _ := br.ReadString('\n'); l != "\r\n" {
+		t.Fatalf("100 Continue followed by %q", l)
+	}
+	io.WriteString(c, "hello")
+	var statuses []string
+	for {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("after %v: %v", statuses, err)
+		}
+		statuses = append(statuses, resp.Status)
+		if resp.StatusCode >= 200 {
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 || string(b) != "hello" {
+				t.Errorf("answer %d %q", resp.StatusCode, b)
+			}
+			break
+		}
+	}
+	if len(statuses) != 1 {
+		t.Errorf("after the body the client got %v; want only the final answer", statuses)
+	}
+}

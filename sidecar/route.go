@@ -83,6 +83,11 @@ func newRoute(rc *RouteConfig, pol *policies, stats *routeStats, trusted []netip
 		ModifyResponse: r.modifyResponse,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BufferPool:     bufferPool{},
+		// Each read from the upstream goes to the client at once: a slow
+		// body streams, and its status line is not held back until the
+		// response ends or a deadline passes. A response read in one
+		// piece still leaves in one write.
+		FlushInterval: -1,
 	}
 	return r
 }
