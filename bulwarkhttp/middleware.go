@@ -250,8 +250,13 @@ func limitDecision(w http.ResponseWriter, d ratelimit.Decision) bool {
 // again) from a rate limiter's decision. It does not set Retry-After; use
 // [FormatRetryAfter] with d.RetryAfter when d refuses.
 func SetRateLimitHeaders(h http.Header, d ratelimit.Decision) {
-	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
-	h.Set("RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
 	reset := int64(math.Ceil(d.ResetAfter.Seconds()))
-	h.Set("RateLimit-Reset", strconv.FormatInt(max(reset, 0), 10))
+	// One array for the three values, each header capped at its own
+	// element, and the keys in canonical form: this runs on every
+	// request of a rate-limited route.
+	v := [...]string{strconv.Itoa(d.Limit), strconv.Itoa(max(d.Remaining, 0)), strconv.FormatInt(max(reset, 0), 10)}
+	vs := v[:]
+	h["Ratelimit-Limit"] = vs[0:1:1]
+	h["Ratelimit-Remaining"] = vs[1:2:2]
+	h["Ratelimit-Reset"] = vs[2:3:3]
 }

@@ -107,7 +107,7 @@ func (r *route) forwarded(pr *httputil.ProxyRequest) {
 			pr.Out.Header.Set("X-Forwarded-For", strings.Join(prior, ", ")+", "+pr.Out.Header.Get("X-Forwarded-For"))
 		}
 	}
-	pr.Out.Header.Set("X-Real-IP", r.clientIP(pr.In))
+	pr.Out.Header["X-Real-Ip"] = []string{r.clientIP(pr.In)} // canonical key: no allocation to canonicalise it
 	// The proxy answers Expect: 100-continue itself (net/http sends the
 	// 100 when the body is first read); asked again, the upstream would
 	// send a second 100 that would reach the client.
