@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side cost of proxies on loopback, measured with wrk in one run:
 # the upstream direct, HAProxy, nginx, Caddy, a stock httputil.ReverseProxy
-# and `bulwark run` with every policy on its route. For each: requests/s,
+# and `bulwark run` with every policy on its route (at GOGC=100 and at its
+# default GOGC=400), then the experiments of engines/. For each: requests/s,
 # p50 and p99 latency (wrk --latency) and the CPU time per request of the
 # proxy's processes (utime + stime from /proc, summed over its children).
 # Then a CPU profile of the sidecar under the same load (top functions).
@@ -33,6 +34,7 @@ trap cleanup EXIT
 go build -o "$work/upstream" ./upstream
 go build -o "$work/stock" ./stock
 go build -o "$work/profiled" ./profiled
+go build -o "$work/engines" ./engines
 (cd ../.. && go build -o "$work/bulwark" ./cmd/bulwark)
 
 UP=127.0.0.1:18080
@@ -171,10 +173,25 @@ start stock "$work/stock" -addr 127.0.0.1:18085 -upstream "http://$UP"
 measure "httputil.ReverseProxy" 18085 "$PID"
 kill "$PID"
 
+start bulwark env GOGC=100 "$work/bulwark" run -config "$work/bulwark.yaml"
+measure "bulwark run, every policy, GOGC=100" 18084 "$PID"
+kill "$PID"
+wait "$PID" 2>/dev/null || true
+
 start bulwark "$work/bulwark" run -config "$work/bulwark.yaml"
 measure "bulwark run, every policy" 18084 "$PID"
 kill "$PID"
 wait "$PID" 2>/dev/null || true
+
+# Experiments (engines/): the same sidecar on lighter HTTP/1.1 engines,
+# which skip what a real engine needs; see engines/main.go.
+for e in "-client direct" "-server h1" "-server h1 -client direct"; do
+	# shellcheck disable=SC2086 # e is a list of flags
+	start engines "$work/engines" -config "$work/bulwark.yaml" $e
+	measure "experiment: engines $e" 18084 "$PID"
+	kill "$PID"
+	wait "$PID" 2>/dev/null || true
+done
 
 echo
 echo "wrk -t$THREADS -c$CONNS -d$DUR --latency, $(nproc) cores, $(go version | awk '{print $3}')"

@@ -9,6 +9,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -22,6 +23,9 @@ func main() {
 	after := flag.Duration("after", 2*time.Second, "start profiling this long after start (warm-up)")
 	d := flag.Duration("for", 10*time.Second, "profile this long")
 	flag.Parse()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400) // as bulwark run
+	}
 	s, err := sidecar.Open(*config, sidecar.Options{})
 	if err != nil {
 		log.Fatal(err)
