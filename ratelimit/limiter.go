@@ -161,20 +161,19 @@ func (l *Limiter) allow(now uint64, live bool, n int) (ok bool, over int64) {
 		l.refuse(math.MaxInt64)
 		return false, math.MaxInt64
 	}
+	var seen uint64
 	if live {
-		// The clock first, then the state: the state is loaded just
-		// before the compare-and-swap, so that another caller rarely
-		// moves it in between. Admitting at a reading older than the
-		// state is sound (see clock); refusing is not, so a refusal
-		// reads the clock again after the load and decides at that.
-		now = l.now()
+		seen = l.tat.Load()
+		now = l.now() // after a load of the state; see clock
 	}
+	// The state again, now, just before the compare-and-swap: under
+	// contention another caller moves it while the clock is read, and a
+	// swap against the value loaded before would fail.
 	tat := l.tat.Load()
-	fresh := !live // now was read after tat was loaded
 	for {
 		next, over := p.take(tat, now, n)
-		if over > 0 && !fresh {
-			now, fresh = l.now(), true
+		if over > 0 && live && tat != seen { // see clock
+			seen, now = tat, l.now()
 			next, over = p.take(tat, now, n)
 		}
 		if over > 0 {
@@ -186,7 +185,6 @@ func (l *Limiter) allow(now uint64, live bool, n int) (ok bool, over int64) {
 			return true, 0
 		}
 		tat = l.tat.Load()
-		fresh = !live
 	}
 }
 
