@@ -38,10 +38,7 @@ func (t *Transport) prepareBody(req *http.Request) (*http.Request, error) {
 	*r = *req
 	wb := &watchedBody{rc: req.Body}
 	r.Body = wb
-	if req.GetBody != nil || t.maxBuffered <= 0 || t.retry == nil {
-		return r, nil
-	}
-	if !t.wouldRetry(r) {
+	if !t.buffers(req) {
 		return r, nil
 	}
 	limit := t.maxBuffered
@@ -69,6 +66,11 @@ func (t *Transport) prepareBody(req *http.Request) (*http.Request, error) {
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	return r, nil
+}
+
+// buffers reports whether prepareBody reads req's body into memory.
+func (t *Transport) buffers(req *http.Request) bool {
+	return hasBody(req) && req.GetBody == nil && t.maxBuffered > 0 && t.retry != nil && t.wouldRetry(req)
 }
 
 // watchedBody records the first error other than io.EOF its Read returns,

@@ -327,6 +327,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	ctx := req.Context()
+	if h != nil && h.breaker != nil && t.buffers(req) {
+		// A breaker that refuses now refuses before the body is read into
+		// memory: a proxy's client is then answered at once, and is not
+		// asked for its body (no 100 Continue). The attempt asks again.
+		if err := refusing(h.breaker); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+	}
 	req, err := t.prepareBody(req)
 	if err != nil {
 		return nil, err
@@ -451,6 +460,22 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, h *host, key
 		return resp, se
 	}
 	return resp, nil
+}
+
+// refusing returns the error br would refuse a call with now, or nil. Only
+// a breaker in a state that refuses calls is asked; a permit taken to find
+// out is released uncounted.
+func refusing(br *breaker.Breaker) error {
+	switch br.State() {
+	case breaker.StateOpen, breaker.StateForcedOpen, breaker.StateHalfOpen:
+	default:
+		return nil
+	}
+	p, err := br.Allow()
+	if err == nil {
+		p.Ignore()
+	}
+	return err
 }
 
 var nop = bulwark.OperationFunc(func(context.Context) (any, error) { return nil, nil })

@@ -35,6 +35,9 @@ func (b *attemptBase) RoundTrip(req *http.Request) (*http.Response, error) {
 	injected := false
 	start := time.Now()
 	if b.chaos == nil {
+		if info.body != nil {
+			info.body.sendContinue()
+		}
 		resp, err = b.base.RoundTrip(req)
 	} else {
 		resp, injected, err = b.withChaos(req)
@@ -77,6 +80,9 @@ type roundTrip struct {
 
 func (rt roundTrip) Call(context.Context) (any, error) {
 	*rt.sent = true
+	if body := infoOf(rt.req).body; body != nil {
+		body.sendContinue()
+	}
 	resp, err := rt.base.RoundTrip(rt.req)
 	if err != nil {
 		return nil, err

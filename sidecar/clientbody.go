@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,12 @@ type clientBody struct {
 	deadline time.Time // the request's; zero for none
 	armed    atomic.Bool
 	eof      atomic.Bool // Read has returned io.EOF
+	w        http.ResponseWriter
+
+	// continueDue: the client sent Expect: 100-continue and nothing has
+	// read its body yet, so net/http would send the 100 Continue on the
+	// first Read (see sendContinue). Guarded by mu.
+	continueDue bool
 
 	mu       sync.Mutex // orders deadline changes; guards the fields below
 	expired  bool       // an attempt ended with the body unread: reads fail at once
@@ -36,9 +43,32 @@ type clientBody struct {
 }
 
 func newClientBody(rc io.ReadCloser, w http.ResponseWriter, idle time.Duration, ctx context.Context) *clientBody {
-	b := &clientBody{rc: rc, ctl: http.NewResponseController(w), idle: idle}
+	b := &clientBody{rc: rc, ctl: http.NewResponseController(w), idle: idle, w: w}
 	b.deadline, _ = ctx.Deadline()
 	return b
+}
+
+// expectContinue records that req asked for a 100 Continue that net/http
+// sends on the body's first Read (HTTP/1.1, a body, Expect: 100-continue).
+func (b *clientBody) expectContinue(req *http.Request) {
+	b.continueDue = req.ProtoAtLeast(1, 1) && req.ContentLength != 0 &&
+		strings.EqualFold(strings.TrimSpace(req.Header.Get("Expect")), "100-continue")
+}
+
+// sendContinue sends the client's 100 Continue now, if it is still due,
+// from the goroutine about to send the request upstream. Left to the
+// body's first Read, net/http would write it from the Transport's
+// body-writing goroutine while the Transport's reading goroutine may be
+// writing an upstream's 1xx (103 Early Hints) to the same connection:
+// unsynchronised writes to one buffer, which can interleave the two.
+func (b *clientBody) sendContinue() {
+	b.mu.Lock()
+	due := b.continueDue
+	b.continueDue = false
+	b.mu.Unlock()
+	if due {
+		b.w.WriteHeader(http.StatusContinue)
+	}
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
@@ -118,6 +148,7 @@ func (b *clientBody) expire() {
 func (b *clientBody) arm() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.continueDue = false // read or closed: net/http has sent or dropped the 100
 	d := b.deadline
 	if b.expired {
 		d = time.Now()

@@ -174,6 +174,7 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	out := req.WithContext(context.WithValue(ctx, infoKey{}, info))
 	if req.Body != nil && req.Body != http.NoBody {
 		body := newClientBody(req.Body, w, r.cfg.ClientBodyTimeout, ctx)
+		body.expectContinue(req)
 		defer body.finish()
 		info.body = body
 		out.Body = body
