@@ -623,3 +623,25 @@ func expectContinueOnce(t *testing.T, f *fixture) {
 		t.Errorf("after the body the client got %v; want only the final answer", statuses)
 	}
 }
+
+// An upstream's 1xx (here 103 Early Hints) does not take the rate limit's
+// headers off the final answer: ReverseProxy empties the answer's header
+// map after forwarding a 1xx.
+func TestRateLimitHeadersSurviveEarlyHints(t *testing.T) {
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		io.WriteString(w, "ok")
+	})
+	f := newFixture(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', rate_limit: {rate: 100, burst: 10}}\n", up)
+	resp, err := f.client.Get(f.proxy.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(resp.Header.Values("RateLimit-Limit")) != 1 || resp.Header.Get("RateLimit-Remaining") == "" {
+		t.Errorf("%d with RateLimit-Limit %q, RateLimit-Remaining %q; want 200 with both, once",
+			resp.StatusCode, resp.Header.Values("RateLimit-Limit"), resp.Header.Get("RateLimit-Remaining"))
+	}
+}

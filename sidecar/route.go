@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/bulkhead"
@@ -58,6 +59,14 @@ type requestInfo struct {
 	body     *clientBody // the client's body, nil for none
 	outcome  outcome
 	decided  bool
+
+	// The rate limit's decision, set on the answer's headers (hdr) before
+	// proxying; an upstream's 1xx clears them there (ReverseProxy empties
+	// the header map after forwarding one), and modifyResponse sets them
+	// again.
+	limited bool
+	rate    ratelimit.Decision
+	hdr     http.Header
 }
 
 type infoKey struct{}
@@ -83,14 +92,20 @@ func newRoute(rc *RouteConfig, pol *policies, stats *routeStats, trusted []netip
 		ModifyResponse: r.modifyResponse,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BufferPool:     bufferPool{},
-		// Each read from the upstream goes to the client at once: a slow
-		// body streams, and its status line is not held back until the
-		// response ends or a deadline passes. A response read in one
-		// piece still leaves in one write.
-		FlushInterval: -1,
+		// What the upstream has sent reaches the client within
+		// flushInterval: a slow body streams, and its status line is not
+		// held back until the response ends or a deadline passes. Not -1
+		// (flush each read): ReverseProxy then flushes the headers at once
+		// from a goroutine of their own, one more write for every response.
+		// Bodies of unknown length and event streams flush each read.
+		FlushInterval: flushInterval,
 	}
 	return r
 }
+
+// flushInterval is the longest that something the upstream sent waits in
+// the proxy's buffer before it is written to the client.
+const flushInterval = 100 * time.Millisecond
 
 // bufferPool lends ReverseProxy its 32 KiB copy buffers, shared by every
 // route, instead of one allocation per request.
@@ -145,6 +160,7 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		h := w.Header()
 		bulwarkhttp.SetRateLimitHeaders(h, d)
+		info.limited, info.rate, info.hdr = true, d, h
 		if !d.Allowed {
 			info.outcome = outcomeRateLimited
 			h.Set("Retry-After", bulwarkhttp.FormatRetryAfter(d.RetryAfter))
@@ -225,6 +241,9 @@ func infoOf(req *http.Request) *requestInfo {
 func (r *route) modifyResponse(resp *http.Response) error {
 	info := infoOf(resp.Request)
 	info.decided = true
+	if info.limited && info.hdr != nil && len(info.hdr["Ratelimit-Limit"]) == 0 {
+		bulwarkhttp.SetRateLimitHeaders(info.hdr, info.rate)
+	}
 	switch {
 	case info.injected.Load():
 		info.outcome = outcomeInjected
