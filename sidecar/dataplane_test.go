@@ -645,3 +645,41 @@ func TestRateLimitHeadersSurviveEarlyHints(t *testing.T) {
 			resp.StatusCode, resp.Header.Values("RateLimit-Limit"), resp.Header.Get("RateLimit-Remaining"))
 	}
 }
+
+// A client that sends a request and never reads the answer does not hold
+// the route's bulkhead slot past request_timeout: the proxy's writes to it
+// have a deadline (the request's, plus writeGrace).
+func TestUnreadAnswerFreesBulkhead(t *testing.T) {
+	chunk := strings.Repeat("x", 64<<10)
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/big" {
+			return
+		}
+		for r.Context().Err() == nil { // until the proxy gives up
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+		}
+	})
+	f := newFixture(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', request_timeout: 300ms, bulkhead: {max_concurrent: 1}}\n", up)
+	c, err := net.Dial("tcp", strings.TrimPrefix(f.proxy.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4 << 10)
+	io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+	// The slot is taken while the proxy streams; once the request's
+	// deadline and the grace have passed, another client gets through.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := f.get(t, "/small")
+		if got.code == 200 {
+			break
+		}
+		if got.code != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("second client: %d; the slot was still held after 10 s", got.code)
+		}
+		time.Sleep(20 * time.Millisecond) // polling an outcome, not waiting for one
+	}
+}

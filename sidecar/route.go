@@ -103,6 +103,10 @@ func newRoute(rc *RouteConfig, pol *policies, stats *routeStats, trusted []netip
 	return r
 }
 
+// writeGrace is how long past request_timeout the proxy keeps writing an
+// answer to a client that does not read it.
+const writeGrace = time.Second
+
 // flushInterval is the longest that something the upstream sent waits in
 // the proxy's buffer before it is written to the client.
 const flushInterval = 100 * time.Millisecond
@@ -137,6 +141,13 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		var cancel context.CancelFunc
 		ctx, cancel = clock.WithTimeout(ctx, r.cfg.clock, d, errRequestTimeout) // the real clock but in bulwark simulate
 		defer cancel()
+		if r.cfg.clock == nil {
+			// Writing the answer has a deadline too: a client that does
+			// not read it would otherwise hold this handler, and its
+			// bulkhead slot, for as long as it keeps the connection open.
+			// net/http clears it when the answer is done.
+			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d + writeGrace))
+		}
 	}
 	if r.limiter != nil || r.keyed != nil || r.shared != nil {
 		var d ratelimit.Decision
