@@ -20,6 +20,12 @@ const redisAddr = "127.0.0.1:6379"
 // unreachableAddr refuses connections at once.
 const unreachableAddr = "127.0.0.1:1"
 
+// liveTimeout is LimiterConfig.Timeout in tests against a healthy Redis
+// that are not about timeouts: the default 100 ms was outlasted on a
+// loaded machine (go test -race of every module beside fuzzers), and the
+// call was decided by the outage mode instead of Redis.
+const liveTimeout = 5 * time.Second
+
 // newClient returns a client of the test Redis, closed when the test ends.
 // When Redis is unreachable the test fails in CI (CI=true) and is skipped
 // elsewhere, saying how to start one.

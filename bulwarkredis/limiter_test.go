@@ -56,7 +56,7 @@ func TestLimiterSharedBurstAndSpacing(t *testing.T) {
 	prefix := testPrefix(t, c1)
 	const interval = 20 * time.Minute // 3 per hour: the real time the test takes is noise
 	// No refusal cache: advance moves time under it.
-	cfg := LimiterConfig{Name: "api", Limit: 3, Per: time.Hour, Burst: 3, Prefix: prefix, RefusalCache: -1}
+	cfg := LimiterConfig{Name: "api", Limit: 3, Per: time.Hour, Burst: 3, Prefix: prefix, RefusalCache: -1, Timeout: liveTimeout}
 	r1, err := NewLimiter(c1, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestLimiterSharedBurstAndSpacing(t *testing.T) {
 func TestLimiterSmoothSpacing(t *testing.T) {
 	c := newClient(t)
 	prefix := testPrefix(t, c)
-	lim, err := NewLimiter(c, LimiterConfig{Rate: 1.0 / 3600, Prefix: prefix, RefusalCache: -1}) // Burst 1: one an hour
+	lim, err := NewLimiter(c, LimiterConfig{Rate: 1.0 / 3600, Prefix: prefix, RefusalCache: -1, Timeout: liveTimeout}) // Burst 1: one an hour
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestLimiterSmoothSpacing(t *testing.T) {
 func TestLimiterAllowN(t *testing.T) {
 	c := newClient(t)
 	prefix := testPrefix(t, c)
-	lim, err := NewLimiter(c, LimiterConfig{Limit: 5, Per: time.Hour, Burst: 5, Prefix: prefix})
+	lim, err := NewLimiter(c, LimiterConfig{Limit: 5, Per: time.Hour, Burst: 5, Prefix: prefix, Timeout: liveTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestLimiterExecute(t *testing.T) {
 	var events []bulwark.Event
 	var mu sync.Mutex
 	lim, err := NewLimiter(c, LimiterConfig{
-		Name: "api", Limit: 1, Per: time.Hour, Prefix: prefix,
+		Name: "api", Limit: 1, Per: time.Hour, Prefix: prefix, Timeout: liveTimeout,
 		Observer: bulwark.ObserverFunc(func(e bulwark.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }),
 	})
 	if err != nil {
@@ -269,7 +269,7 @@ func TestLimiterExecute(t *testing.T) {
 func TestLimiterDefaultPrefix(t *testing.T) {
 	c := newClient(t)
 	name := strings.TrimSuffix(testPrefix(t, c), ":")
-	lim, err := NewLimiter(c, LimiterConfig{Name: name, Rate: 1})
+	lim, err := NewLimiter(c, LimiterConfig{Name: name, Rate: 1, Timeout: liveTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 func TestLimiterAllowAll(t *testing.T) {
 	c, rt := countedClient(t)
 	prefix := testPrefix(t, c)
-	lim, err := NewLimiter(c, LimiterConfig{Rate: 0.001, Burst: 3, Prefix: prefix}) // global: 3
+	lim, err := NewLimiter(c, LimiterConfig{Rate: 0.001, Burst: 3, Prefix: prefix, Timeout: liveTimeout}) // global: 3
 	if err != nil {
 		t.Fatal(err)
 	}

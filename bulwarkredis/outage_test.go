@@ -303,7 +303,7 @@ func countedClient(t *testing.T) (*redis.Client, *roundTrips) {
 func TestLimiterRefusalCache(t *testing.T) {
 	c, rt := countedClient(t)
 	prefix := testPrefix(t, c)
-	lim, err := NewLimiter(c, LimiterConfig{Rate: 0.01, Burst: 1, Prefix: prefix})
+	lim, err := NewLimiter(c, LimiterConfig{Rate: 0.01, Burst: 1, Prefix: prefix, Timeout: liveTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestLimiterRefusalCache(t *testing.T) {
 func TestLimiterPerCallLimitAtMostReset(t *testing.T) {
 	c := newClient(t)
 	prefix := testPrefix(t, c)
-	lim, err := NewLimiter(c, LimiterConfig{Rate: 0.01, Burst: 1, Prefix: prefix})
+	lim, err := NewLimiter(c, LimiterConfig{Rate: 0.01, Burst: 1, Prefix: prefix, Timeout: liveTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +368,7 @@ func TestLimiterPerCallLimitAtMostReset(t *testing.T) {
 		t.Errorf("AllowLimit with a negative rate: %v; want an error naming Rate", err)
 	}
 
-	lim5, err := NewLimiter(c, LimiterConfig{Rate: 0.01, Burst: 5, Prefix: prefix + "atmost:"})
+	lim5, err := NewLimiter(c, LimiterConfig{Rate: 0.01, Burst: 5, Prefix: prefix + "atmost:", Timeout: liveTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
