@@ -34,7 +34,9 @@ func FuzzDecode(f *testing.F) {
 		file, err := Decode(data)
 		if err != nil {
 			if file != nil { // with the problems it could step over, each on its line
-				lines := 1 + strings.Count(string(data), "\n")
+				// YAML breaks lines at CR LF, LF and a lone CR alike.
+				text := strings.ReplaceAll(string(data), "\r\n", "\n")
+				lines := 1 + strings.Count(text, "\n") + strings.Count(text, "\r")
 				for _, e := range unwrapAll(err) {
 					var ve *feature.ValidationError
 					if !errors.As(e, &ve) || ve.Line < 1 || ve.Line > lines {
