@@ -161,15 +161,11 @@ func (l *Limiter) allow(now uint64, live bool, n int) (ok bool, over int64) {
 		l.refuse(math.MaxInt64)
 		return false, math.MaxInt64
 	}
-	var seen uint64
-	if live {
-		seen = l.tat.Load()
-		now = l.now() // after a load of the state; see clock
-	}
-	// The state again, now, just before the compare-and-swap: under
-	// contention another caller moves it while the clock is read, and a
-	// swap against the value loaded before would fail.
 	tat := l.tat.Load()
+	seen := tat
+	if live {
+		now = l.now() // after the load; see clock
+	}
 	for {
 		next, over := p.take(tat, now, n)
 		if over > 0 && live && tat != seen { // see clock
