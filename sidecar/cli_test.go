@@ -117,3 +117,21 @@ func TestDemoInterrupted(t *testing.T) {
 		t.Errorf("interrupted demo claims 30s:\n%s", stdout.String())
 	}
 }
+
+// bulwark run collects garbage at GOGC=400 unless GOGC is set.
+func TestRunSetsGOGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	run := func() int {
+		debug.SetGCPercent(100)
+		Main(context.Background(), []string{"run", "-config", "/nonexistent/bulwark.yaml"}, &bytes.Buffer{}, &bytes.Buffer{})
+		return debug.SetGCPercent(100)
+	}
+	t.Setenv("GOGC", "")
+	if got := run(); got != 400 {
+		t.Errorf("GOGC unset: bulwark run collects at %d, want 400", got)
+	}
+	t.Setenv("GOGC", "100")
+	if got := run(); got != 100 {
+		t.Errorf("GOGC=100 set: bulwark run changed it to %d", got)
+	}
+}
