@@ -60,13 +60,12 @@ type requestInfo struct {
 	outcome  outcome
 	decided  bool
 
-	// The rate limit's decision, set on the answer's headers (hdr) before
-	// proxying; an upstream's 1xx clears them there (ReverseProxy empties
-	// the header map after forwarding one), and modifyResponse sets them
-	// again.
-	limited bool
-	rate    ratelimit.Decision
-	hdr     http.Header
+	// The rate limit's decision, set on the answer's headers (hdr, nil
+	// when the route has no rate limit) before proxying; an upstream's 1xx
+	// clears them there (ReverseProxy empties the header map after
+	// forwarding one), and modifyResponse sets them again.
+	rate ratelimit.Decision
+	hdr  http.Header
 }
 
 type infoKey struct{}
@@ -171,7 +170,7 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		h := w.Header()
 		bulwarkhttp.SetRateLimitHeaders(h, d)
-		info.limited, info.rate, info.hdr = true, d, h
+		info.rate, info.hdr = d, h
 		if !d.Allowed {
 			info.outcome = outcomeRateLimited
 			h.Set("Retry-After", bulwarkhttp.FormatRetryAfter(d.RetryAfter))
@@ -252,7 +251,7 @@ func infoOf(req *http.Request) *requestInfo {
 func (r *route) modifyResponse(resp *http.Response) error {
 	info := infoOf(resp.Request)
 	info.decided = true
-	if info.limited && info.hdr != nil && len(info.hdr["Ratelimit-Limit"]) == 0 {
+	if info.hdr != nil && len(info.hdr["Ratelimit-Limit"]) == 0 {
 		bulwarkhttp.SetRateLimitHeaders(info.hdr, info.rate)
 	}
 	switch {
