@@ -350,17 +350,7 @@ var _ = atomic.Int32{}
 // The same for a request refused by the open breaker after the proxy took
 // its body.
 func TestRefusedUploadAnsweredAtOnce(t *testing.T) {
-	release := make(chan struct{})
-	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/hold") {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-		}
-		io.Copy(io.Discard, r.Body)
-		io.WriteString(w, "ok")
-	})
+	up, arrived, release := holdingUpstream(t)
 	f := newFixture(t, `routes:
   - {name: shed, prefix: /shed, upstream: '%[1]s', bulkhead: {max_concurrent: 1}}
   - {name: open, prefix: /open, upstream: '%[1]s', breaker: {window: consecutive, window_size: 1, wait: 1m}}
@@ -374,12 +364,10 @@ func TestRefusedUploadAnsweredAtOnce(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	// Wait until the slot is taken.
-	for i := 0; i < 100; i++ {
-		if s := f.s.snapshot().Routes[0].Bulkhead; s != nil && s.InUse == 1 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case <-arrived: // at the upstream: the bulkhead's slot is taken
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request holding the bulkhead never reached the upstream")
 	}
 	must(f.s.Breaker("open"))(t).ForceOpen()
 	addr := strings.TrimPrefix(f.proxy.URL, "http://")

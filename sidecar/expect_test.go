@@ -16,19 +16,7 @@ import (
 // retries the method and would read the body into memory before the
 // first attempt.
 func TestExpectContinueRefusedWithoutContinue(t *testing.T) {
-	arrived := make(chan struct{}, 1)
-	release := make(chan struct{})
-	up := upstream(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/shed/hold" {
-			arrived <- struct{}{}
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-		}
-		io.Copy(io.Discard, r.Body)
-		io.WriteString(w, "ok")
-	})
+	up, arrived, release := holdingUpstream(t)
 	f := newFixture(t, `routes:
   - {name: open, prefix: /open, upstream: '%[1]s', breaker: {window: consecutive, window_size: 1, wait: 1m}}
   - {name: retried, prefix: /retried, upstream: '%[1]s', retry: {methods: [GET, PUT]}, breaker: {window: consecutive, window_size: 1, wait: 1m}}

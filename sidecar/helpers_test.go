@@ -58,6 +58,30 @@ func upstream(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	return u
 }
 
+// holdingUpstream answers each request "ok" after reading its body, but
+// holds a request whose path ends in /hold until release is closed or the
+// request ends, announcing it on arrived (buffered, one at a time) first.
+func holdingUpstream(t *testing.T) (up *httptest.Server, arrived <-chan struct{}, release chan<- struct{}) {
+	t.Helper()
+	in := make(chan struct{}, 1)
+	out := make(chan struct{})
+	up = upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/hold") {
+			select {
+			case in <- struct{}{}:
+			case <-r.Context().Done():
+			}
+			select {
+			case <-out:
+			case <-r.Context().Done():
+			}
+		}
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	})
+	return up, in, out
+}
+
 type response struct {
 	code   int
 	header http.Header
