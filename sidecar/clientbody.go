@@ -42,8 +42,8 @@ type clientBody struct {
 	stops    []func() bool
 }
 
-func newClientBody(rc io.ReadCloser, w http.ResponseWriter, idle time.Duration, ctx context.Context) *clientBody {
-	b := &clientBody{rc: rc, ctl: http.NewResponseController(w), idle: idle, w: w}
+func newClientBody(rc io.ReadCloser, w http.ResponseWriter, ctl *http.ResponseController, idle time.Duration, ctx context.Context) *clientBody {
+	b := &clientBody{rc: rc, ctl: ctl, idle: idle, w: w}
 	b.deadline, _ = ctx.Deadline()
 	return b
 }

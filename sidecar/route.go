@@ -136,6 +136,7 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.stats.outcomes[info.outcome].Add(1)
 	}()
 	ctx := req.Context()
+	var ctl *http.ResponseController // made once, for the deadlines below
 	if d := r.cfg.RequestTimeout; d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = clock.WithTimeout(ctx, r.cfg.clock, d, errRequestTimeout) // the real clock but in bulwark simulate
@@ -145,7 +146,8 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			// not read it would otherwise hold this handler, and its
 			// bulkhead slot, for as long as it keeps the connection open.
 			// net/http clears it when the answer is done.
-			http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d + writeGrace))
+			ctl = http.NewResponseController(w)
+			ctl.SetWriteDeadline(time.Now().Add(d + writeGrace))
 		}
 	}
 	if r.limiter != nil || r.keyed != nil || r.shared != nil {
@@ -199,7 +201,10 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	out := req.WithContext(context.WithValue(ctx, infoKey{}, info))
 	if req.Body != nil && req.Body != http.NoBody {
-		body := newClientBody(req.Body, w, r.cfg.ClientBodyTimeout, ctx)
+		if ctl == nil {
+			ctl = http.NewResponseController(w)
+		}
+		body := newClientBody(req.Body, w, ctl, r.cfg.ClientBodyTimeout, ctx)
 		body.expectContinue(req)
 		defer body.finish()
 		info.body = body
