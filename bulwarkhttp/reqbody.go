@@ -27,10 +27,11 @@ func (e *RequestBodyError) Unwrap() error { return e.Err }
 
 // prepareBody returns the request the attempts are made from: req itself
 // when it has no body; else a shallow copy whose body reports its read
-// errors (as *RequestBodyError, through watchedBody), buffered so that it
-// can be sent again when the request would be retried, MaxBufferedBody
-// allows and it has no GetBody. On error the body is closed.
-func (t *Transport) prepareBody(req *http.Request) (*http.Request, error) {
+// errors (as *RequestBodyError, through watchedBody), and, when buffer is
+// set (the request would be retried, MaxBufferedBody allows it and it has
+// no GetBody), read into memory so that it can be sent again. On error the
+// body is closed.
+func (t *Transport) prepareBody(req *http.Request, buffer bool) (*http.Request, error) {
 	if !hasBody(req) {
 		return req, nil
 	}
@@ -38,7 +39,7 @@ func (t *Transport) prepareBody(req *http.Request) (*http.Request, error) {
 	*r = *req
 	wb := &watchedBody{rc: req.Body}
 	r.Body = wb
-	if !t.buffers(req) {
+	if !buffer {
 		return r, nil
 	}
 	limit := t.maxBuffered
@@ -66,11 +67,6 @@ func (t *Transport) prepareBody(req *http.Request) (*http.Request, error) {
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	return r, nil
-}
-
-// buffers reports whether prepareBody reads req's body into memory.
-func (t *Transport) buffers(req *http.Request) bool {
-	return hasBody(req) && req.GetBody == nil && t.maxBuffered > 0 && t.retry != nil && t.wouldRetry(req)
 }
 
 // watchedBody records the first error other than io.EOF its Read returns,

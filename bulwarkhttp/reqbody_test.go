@@ -63,3 +63,18 @@ func (errReader) Read([]byte) (int, error) { return 0, errTest }
 func breakerConsecutive1() *breaker.Config {
 	return &breaker.Config{Window: breaker.WindowConsecutive, WindowSize: 1}
 }
+
+// RetryRequest is the caller's code: it is asked once per request, however
+// the request is buffered, retried or hedged.
+func TestRetryRequestAskedOncePerRequest(t *testing.T) {
+	srv := newScripted(t, step{status: 200})
+	var asked int
+	client, _ := newClient(t, TransportConfig{Retry: fastRetry(3), MaxBufferedBody: 1 << 10, Breaker: breakerConsecutive1(),
+		RetryRequest: func(*http.Request) bool { asked++; return true }})
+	req := must(http.NewRequest(http.MethodPut, srv.URL, io.NopCloser(strings.NewReader("payload"))))(t)
+	resp := must(client.Do(req))(t)
+	readAll(t, resp)
+	if asked != 1 {
+		t.Errorf("RetryRequest asked %d times for one request (%d sends)", asked, srv.requests())
+	}
+}

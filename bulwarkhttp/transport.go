@@ -327,7 +327,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	ctx := req.Context()
-	if h != nil && h.breaker != nil && t.buffers(req) {
+	// RetryRequest is the caller's code: asked once per request, for
+	// retries and hedges alike. Whether req may be retried at all; whether
+	// its body is read into memory for that.
+	accepted := t.retryRequest == nil || t.retryRequest(req)
+	retryable := t.retry != nil && accepted
+	buffer := retryable && hasBody(req) && req.GetBody == nil && t.maxBuffered > 0 && idempotent(req)
+	if h != nil && h.breaker != nil && buffer {
 		// A breaker that refuses now refuses before the body is read into
 		// memory: a proxy's client is then answered at once, and is not
 		// asked for its body (no 100 Continue). The attempt asks again.
@@ -336,19 +342,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	req, err := t.prepareBody(req)
+	req, err := t.prepareBody(req, buffer)
 	if err != nil {
 		return nil, err
 	}
-	if !t.retries(req) {
-		resp, err := t.attempt(ctx, req, h, key, 1)
+	if !retryable || !CanRetry(req) {
+		resp, err := t.attempt(ctx, req, h, key, 1, accepted)
 		if resp != nil {
 			return resp, nil // a status worth retrying, but no retry
 		}
 		return nil, err
 	}
 	c := callPool.Get().(*call)
-	*c = call{t: t, req: req, h: h, key: key}
+	*c = call{t: t, req: req, h: h, key: key, accepted: accepted}
 	v, err := t.retry.Execute(ctx, c)
 	*c = call{}
 	callPool.Put(c)
@@ -359,17 +365,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		err = errors.New("bulwarkhttp: no response") // unreachable: retry returns a result or an error
 	}
 	return nil, err
-}
-
-// retries reports whether req is retried (and hedged).
-func (t *Transport) retries(req *http.Request) bool {
-	return t.retry != nil && CanRetry(req) && (t.retryRequest == nil || t.retryRequest(req))
-}
-
-// wouldRetry reports whether req would be retried if its body could be
-// sent again.
-func (t *Transport) wouldRetry(req *http.Request) bool {
-	return t.retry != nil && idempotent(req) && (t.retryRequest == nil || t.retryRequest(req))
 }
 
 // Retry returns the transport's retry policy, for snapshots and metrics;
@@ -392,6 +387,8 @@ type call struct {
 	key string
 	n   int   // attempts started
 	err error // the error of the last attempt that was sent, if it failed without a response
+
+	accepted bool // RetryRequest's answer for req
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -399,7 +396,7 @@ var callPool = sync.Pool{New: func() any { return new(call) }}
 // Call runs the next attempt.
 func (c *call) Call(ctx context.Context) (any, error) {
 	c.n++
-	resp, err := c.t.attempt(ctx, c.req, c.h, c.key, c.n)
+	resp, err := c.t.attempt(ctx, c.req, c.h, c.key, c.n, c.accepted)
 	if resp == nil {
 		if c.n > 1 && c.err != nil && localRejection(err) {
 			// The breaker opened (or the limit ran out) on the previous
@@ -416,8 +413,9 @@ func (c *call) Call(ctx context.Context) (any, error) {
 
 // attempt runs attempt n of req: the breaker and the rate limit, then the
 // request, hedged or not. It returns a response with a *StatusError when the
-// status is worth retrying, a response alone otherwise, or an error.
-func (t *Transport) attempt(ctx context.Context, req *http.Request, h *host, key string, n int) (*http.Response, error) {
+// status is worth retrying, a response alone otherwise, or an error. accepted
+// is RetryRequest's answer for req: with it, a host with a hedger hedges.
+func (t *Transport) attempt(ctx context.Context, req *http.Request, h *host, key string, n int, accepted bool) (*http.Response, error) {
 	var permit breaker.Permit
 	var br *breaker.Breaker
 	if h != nil && h.breaker != nil {
@@ -442,7 +440,7 @@ func (t *Transport) attempt(ctx context.Context, req *http.Request, h *host, key
 	}
 	var resp *http.Response
 	var err error
-	if h != nil && h.hedger != nil && CanRetry(req) && (t.retryRequest == nil || t.retryRequest(req)) {
+	if h != nil && h.hedger != nil && accepted && CanRetry(req) {
 		if n == 1 {
 			closeBody(req) // every hedged attempt takes its body from GetBody
 		}
