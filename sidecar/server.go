@@ -17,6 +17,7 @@ import (
 	"github.com/bulwark-go/bulwark"
 	"github.com/bulwark-go/bulwark/breaker"
 	"github.com/bulwark-go/bulwark/health"
+	"github.com/bulwark-go/bulwark/sidecar/internal/h1"
 )
 
 // Options are the parts of a [Server] that do not come from the config
@@ -28,8 +29,12 @@ type Options struct {
 	ConfigPath string
 	// Logger receives the server's logs. Nil: logs are dropped.
 	Logger *slog.Logger
-	// Transport makes the round trips to the upstreams. Nil: a clone of
-	// http.DefaultTransport.
+	// Transport makes the round trips to the upstreams. Nil: the
+	// sidecar's own, which sends requests without a body to http://
+	// upstreams over HTTP/1.1 on the handler's goroutine, and everything
+	// else (bodies, upgrades, https, a proxy from the environment) through
+	// a clone of http.DefaultTransport; both keep up to 64 idle
+	// connections per upstream and never send a request twice.
 	Transport http.RoundTripper
 	// Listen opens the listeners of ListenAndServe. Nil: net.Listen.
 	Listen func(network, address string) (net.Listener, error)
@@ -107,7 +112,7 @@ func New(cfg *Config, opts Options) (*Server, error) {
 	if s.base == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
-		s.base, s.ownBase = t, true
+		s.base, s.ownBase = h1.New(t), true
 	}
 	if err := s.apply(cfg, nil); err != nil {
 		return nil, err
