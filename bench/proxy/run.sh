@@ -183,12 +183,13 @@ measure "bulwark run, every policy" 18084 "$PID"
 kill "$PID"
 wait "$PID" 2>/dev/null || true
 
-# Experiments (engines/): the same sidecar on lighter HTTP/1.1 engines,
-# which skip what a real engine needs; see engines/main.go.
-for e in "-client direct" "-server h1" "-server h1 -client direct"; do
+# engines/: the same sidecar on net/http's upstream client (as before it
+# had its own) and on an experimental server loop that skips what a real
+# server needs; see engines/main.go.
+for e in "-client transport" "-server h1"; do
 	# shellcheck disable=SC2086 # e is a list of flags
 	start engines "$work/engines" -config "$work/bulwark.yaml" $e
-	measure "experiment: engines $e" 18084 "$PID"
+	measure "engines $e" 18084 "$PID"
 	kill "$PID"
 	wait "$PID" 2>/dev/null || true
 done

@@ -1,20 +1,21 @@
-// Command engines measures what the sidecar's cost per request would be
-// on lighter HTTP/1.1 engines than net/http's, for bench/proxy/run.sh: it
-// runs the same sidecar (sidecar.Open, every policy of the config) with
+// Command engines measures the sidecar's cost per request on other HTTP/1.1
+// engines than its own, for bench/proxy/run.sh: it runs the same sidecar
+// (sidecar.Open, every policy of the config) with
 //
-//	-client direct   an upstream client that writes the request and reads
-//	                 the response on the caller's goroutine, instead of
-//	                 http.Transport's per-connection read and write loops;
-//	-server h1       a server loop that reads requests with http.ReadRequest
-//	                 and answers on the connection's goroutine, instead of
-//	                 http.Server (no background read per request).
+//	-client transport  net/http's http.Transport as the upstream client
+//	                   (per-connection read and write loops), as before
+//	                   the sidecar had its own (sidecar/internal/h1);
+//	-server h1         a server loop that reads requests with
+//	                   http.ReadRequest and answers on the connection's
+//	                   goroutine, instead of http.Server (no background
+//	                   read per request).
 //
-// This is an experiment, not a product: both engines skip what a real one
-// needs (context cancellation, deadlines, header size limits, 1xx and
-// upgrades, HTTP/1.0 and Connection handling, the checks net/http makes on
-// malformed requests, graceful shutdown). They bound from below what such
-// an engine could save while the data path keeps net/http's Request and
-// Response types, shared with bulwarkhttp. Stop it with SIGKILL.
+// The h1 server is an experiment, not a product: it skips what a real one
+// needs (deadlines, header size limits, upgrades, HTTP/1.0 and Connection
+// handling, the checks net/http makes on malformed requests, graceful
+// shutdown), so it bounds from below what such an engine could save while
+// the data path keeps net/http's Request and Response types, shared with
+// bulwarkhttp. Stop it with SIGKILL.
 package main
 
 import (
@@ -29,15 +30,17 @@ import (
 
 func main() {
 	config := flag.String("config", "", "config file")
-	client := flag.String("client", "transport", "upstream client: transport (net/http) or direct")
+	client := flag.String("client", "h1", "upstream client: h1 (the sidecar's own) or transport (net/http's)")
 	server := flag.String("server", "nethttp", "server: nethttp or h1")
 	flag.Parse()
 	debug.SetGCPercent(400) // as bulwark run
 	var opts sidecar.Options
 	switch *client {
-	case "direct":
-		opts.Transport = &direct{idle: make(chan *pconn, 128)}
 	case "transport":
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		opts.Transport = t
+	case "h1":
 	default:
 		log.Fatalf("-client: %q", *client)
 	}
