@@ -33,6 +33,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Transport is an http.RoundTripper; see the package comment. Make one with
@@ -117,7 +118,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	c, err := t.get(ctx, req.URL.Host)
+	c, err := t.get(ctx, dialAddr(req.URL))
 	if err != nil {
 		closeBody(req)
 		return nil, err
@@ -151,7 +152,23 @@ func (t *Transport) handles(req *http.Request) bool {
 	if req.Method == http.MethodConnect || req.Header.Get("Upgrade") != "" {
 		return false
 	}
+	host := req.URL.Hostname()
+	for i := 0; i < len(host); i++ {
+		if host[i] >= utf8.RuneSelf {
+			return false // net/http dials its IDNA (punycode) form
+		}
+	}
 	return true
+}
+
+// dialAddr is the address net/http's Transport dials for u: its host, and
+// its port or 80 when the URL has none ("http://backend").
+func dialAddr(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // emptyBody reports whether req has no body: none at all, http.NoBody, or
@@ -287,6 +304,7 @@ func (c *conn) roundTrip(req *http.Request, maxHead int64) (*http.Response, erro
 	trace := httptrace.ContextClientTrace(req.Context())
 	c.lr.n = maxHead + int64(c.br.Size())
 	defer func() { c.lr.n = math.MaxInt64 }()
+	hook := trace != nil && trace.Got1xxResponse != nil
 	for informational := 0; ; informational++ {
 		resp, err := http.ReadResponse(c.br, req)
 		if err != nil {
@@ -302,15 +320,21 @@ func (c *conn) roundTrip(req *http.Request, maxHead int64) (*http.Response, erro
 		if code == http.StatusSwitchingProtocols {
 			return nil, errors.New("h1: upstream switched protocols on a request that asked for no upgrade")
 		}
-		if informational == 5 { // as net/http's Transport
-			return nil, errors.New("h1: too many 1xx informational responses")
-		}
-		if trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
-				return nil, err
+		if !hook {
+			// Unseen 1xx responses share the final one's header limit
+			// (as net/http's Transport), and are few.
+			if informational == 5 {
+				return nil, errors.New("h1: too many 1xx informational responses")
 			}
+			continue
 		}
-		c.lr.n = maxHead + int64(c.br.Size()) // each response has its own limit
+		// As net/http's Transport: 1xx responses delivered to the hook
+		// are the hook's to bound, in number (the context bounds the
+		// time), and each response has its own header limit.
+		if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
+			return nil, err
+		}
+		c.lr.n = maxHead + int64(c.br.Size())
 	}
 }
 
