@@ -164,11 +164,10 @@ func (t *Transport) handles(req *http.Request) bool {
 // dialAddr is the address net/http's Transport dials for u: its host, and
 // its port or 80 when the URL has none ("http://backend").
 func dialAddr(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "80"
+	if u.Port() != "" {
+		return u.Host // host:port or [v6]:port as it is, without an allocation
 	}
-	return net.JoinHostPort(u.Hostname(), port)
+	return net.JoinHostPort(u.Hostname(), "80")
 }
 
 // emptyBody reports whether req has no body: none at all, http.NoBody, or
