@@ -114,13 +114,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.fallback.RoundTrip(req)
 	}
 	ctx := req.Context()
-	if err := ctx.Err(); err != nil {
+	if ctx.Err() != nil {
 		closeBody(req)
-		return nil, err
+		return nil, context.Cause(ctx)
 	}
 	c, err := t.get(ctx, dialAddr(req.URL))
 	if err != nil {
 		closeBody(req)
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		return nil, err
 	}
 	stop := context.AfterFunc(ctx, c.abort)
@@ -128,8 +131,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		stop()
 		c.nc.Close()
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx) // as net/http's Transport
 		}
 		return nil, err
 	}
@@ -373,8 +376,8 @@ func (b *body) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		b.eof.Store(true)
 	} else if err != nil {
-		if cerr := b.ctx.Err(); cerr != nil {
-			err = fmt.Errorf("h1: reading the response body: %w", cerr)
+		if b.ctx.Err() != nil {
+			err = fmt.Errorf("h1: reading the response body: %w", context.Cause(b.ctx))
 		}
 	}
 	return n, err

@@ -194,6 +194,22 @@ func TestContextEndsWaitForHeaders(t *testing.T) {
 	}
 }
 
+// The error is the context's cause, as net/http's Transport returns it:
+// the sidecar tells its request deadline from an attempt's by it.
+func TestContextCauseReturned(t *testing.T) {
+	url := hangingUpstream(t, "")
+	tr := newTransport(t, 4)
+	cause := errors.New("the request's deadline")
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 50*time.Millisecond, cause)
+	defer cancel()
+	if _, err := get(t, tr, ctx, "GET", url); !errors.Is(err, cause) {
+		t.Fatalf("err = %v, want the context's cause", err)
+	}
+	if _, err := get(t, tr, ctx, "GET", url); !errors.Is(err, cause) {
+		t.Fatalf("on an ended context: err = %v, want the context's cause", err)
+	}
+}
+
 func TestContextEndsBodyRead(t *testing.T) {
 	url := hangingUpstream(t, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf")
 	tr := newTransport(t, 4)
