@@ -201,10 +201,21 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		if r.Timeout > 0 {
 			pols = append(pols, "timeout "+r.Timeout.String())
 		}
+		if r.RequestTimeout > 0 {
+			pols = append(pols, "request_timeout "+r.RequestTimeout.String())
+		}
+		if r.ClientBodyTimeout > 0 {
+			pols = append(pols, "client_body_timeout "+r.ClientBodyTimeout.String())
+		}
 		if r.Chaos != nil {
 			pols = append(pols, "chaos")
 		}
 		fmt.Fprintf(stdout, "  %-16s %s%s -> %s  [%s]\n", r.Name, r.Host, r.Prefix, r.Upstream, strings.Join(pols, ", "))
+	}
+	for _, r := range cfg.Routes {
+		if w := r.UnboundedWaits(); w != "" {
+			fmt.Fprintf(stdout, "warning: route %s: %s\n", r.Name, w)
+		}
 	}
 	return 0
 }

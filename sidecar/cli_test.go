@@ -32,7 +32,7 @@ func TestMainUsage(t *testing.T) {
 		{[]string{"run", "extra"}, 2, "", `unexpected argument "extra"`},
 		{[]string{"run", "-config", "/nonexistent/bulwark.yaml"}, 1, "", "no such file"},
 		{[]string{"run", "-log-level", "loud"}, 2, "", "-log-level"},
-		{[]string{"validate", "-config", filepath.Join("..", "examples", "sidecar", "bulwark.yaml")}, 0, "orders           /api/orders/ -> http://127.0.0.1:9001  [rate_limit, bulkhead, retry, breaker, timeout 800ms]", ""},
+		{[]string{"validate", "-config", filepath.Join("..", "examples", "sidecar", "bulwark.yaml")}, 0, "orders           /api/orders/ -> http://127.0.0.1:9001  [rate_limit, bulkhead, retry, breaker, timeout 800ms, request_timeout 5s]", ""},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer

@@ -293,6 +293,11 @@ func (s *Server) apply(cfg *Config, raw []byte) error {
 	}
 	s.auth.Store(auth)
 	s.gen.Store(g)
+	for _, r := range cfg.Routes {
+		if w := r.UnboundedWaits(); w != "" {
+			s.log.Warn("route has no deadline", "route", r.Name, "detail", w)
+		}
+	}
 	// The Redis clients no route uses any more are closed: a request of
 	// the old generation still asking one gets an error, and its route's
 	// rate_limit.redis.outage decides it.

@@ -160,6 +160,7 @@ routes:
     prefix: /api/
     upstream: http://%[3]s
     timeout: %[4]s            # per attempt
+    request_timeout: 5s       # the whole request
     critical: true
     rate_limit:               # per client, keyed by X-Client-ID
       rate: 20
