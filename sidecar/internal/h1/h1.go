@@ -209,7 +209,7 @@ func (t *Transport) get(ctx context.Context, addr string) (*conn, error) {
 		list[len(list)-1] = nil
 		t.idle[addr] = list[:len(list)-1]
 		t.mu.Unlock()
-		if now.Sub(c.idleAt) < t.idleFor && c.br.Buffered() == 0 && alive(c.nc) {
+		if now.Sub(c.idleAt) < t.idleFor && c.br.Buffered() == 0 && c.peek.alive() {
 			return c, nil
 		}
 		c.nc.Close()
@@ -269,6 +269,7 @@ func (t *Transport) expire() {
 // conn is one keep-alive connection to an upstream.
 type conn struct {
 	nc     net.Conn
+	peek   *peeker
 	lr     limitReader // nc, with the response header limit while it is read
 	br     *bufio.Reader
 	bw     *bufio.Writer
@@ -278,7 +279,7 @@ type conn struct {
 }
 
 func newConn(nc net.Conn, addr string, gen int) *conn {
-	c := &conn{nc: nc, addr: addr, gen: gen}
+	c := &conn{nc: nc, addr: addr, gen: gen, peek: newPeeker(nc)}
 	c.lr = limitReader{r: nc, n: math.MaxInt64}
 	c.br = bufio.NewReaderSize(&c.lr, 4<<10)
 	c.bw = bufio.NewWriterSize(nc, 4<<10)
