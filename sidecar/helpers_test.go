@@ -35,8 +35,9 @@ func newFixture(t *testing.T, yaml string, upstreams ...*httptest.Server) *fixtu
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	s, err := New(cfg, Options{Transport: base, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	// Options.Transport nil: the tests run through the sidecar's own
+	// upstream client, as `bulwark run` does.
+	s, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func newFixture(t *testing.T, yaml string, upstreams ...*httptest.Server) *fixtu
 	t.Cleanup(func() {
 		f.proxy.Close()
 		f.admin.Close()
-		base.CloseIdleConnections()
+		s.Close()
 	})
 	return f
 }
