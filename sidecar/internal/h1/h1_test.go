@@ -153,17 +153,16 @@ func TestResetStormSendsOnce(t *testing.T) {
 	}
 }
 
-// hangingUpstream accepts connections and reads requests but never answers
-// until the test ends.
-func hangingUpstream(t *testing.T, answer string) string {
+// serveLoopback serves each connection accepted on a loopback listener
+// with serve, until the test ends, and returns the listener's address.
+func serveLoopback(t *testing.T, serve func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
 	var wg sync.WaitGroup
-	t.Cleanup(func() { close(done); ln.Close(); wg.Wait() })
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Go(func() {
 		for {
 			c, err := ln.Accept()
@@ -172,15 +171,27 @@ func hangingUpstream(t *testing.T, answer string) string {
 			}
 			wg.Go(func() {
 				defer c.Close()
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				io.WriteString(c, answer)
-				<-done
+				serve(c)
 			})
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return ln.Addr().String()
+}
+
+// hangingUpstream reads a request on each connection, writes answer and
+// then holds the connection open until the test ends.
+func hangingUpstream(t *testing.T, answer string) string {
+	t.Helper()
+	done := make(chan struct{})
+	addr := serveLoopback(t, func(c net.Conn) {
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		io.WriteString(c, answer)
+		<-done
+	})
+	t.Cleanup(func() { close(done) }) // runs before serveLoopback's
+	return "http://" + addr
 }
 
 func TestContextEndsWaitForHeaders(t *testing.T) {

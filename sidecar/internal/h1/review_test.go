@@ -19,50 +19,35 @@ import (
 // the connection.
 func scripted(t *testing.T, answers ...string) (addr string, requests func() []string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var got []string
 	next := 0
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
+	addr = serveLoopback(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			var raw strings.Builder
+			for {
+				line, err := br.ReadString('\n')
+				raw.WriteString(line)
+				if err != nil {
+					return
+				}
+				if line == "\r\n" {
+					break
+				}
+			}
+			mu.Lock()
+			got = append(got, raw.String())
+			i := next
+			next++
+			mu.Unlock()
+			if i >= len(answers) {
 				return
 			}
-			wg.Go(func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					var raw strings.Builder
-					for {
-						line, err := br.ReadString('\n')
-						raw.WriteString(line)
-						if err != nil {
-							return
-						}
-						if line == "\r\n" {
-							break
-						}
-					}
-					mu.Lock()
-					got = append(got, raw.String())
-					i := next
-					next++
-					mu.Unlock()
-					if i >= len(answers) {
-						return
-					}
-					io.WriteString(c, answers[i])
-				}
-			})
+			io.WriteString(c, answers[i])
 		}
 	})
-	return ln.Addr().String(), func() []string {
+	return addr, func() []string {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]string(nil), got...)
