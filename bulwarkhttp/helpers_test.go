@@ -32,7 +32,7 @@ type scripted struct {
 	steps  []step
 	n      int
 	bodies []string
-	conns  atomic.Int32 // connections accepted (StateNew)
+	conns  atomic.Int64 // connections accepted (StateNew)
 }
 
 func newScripted(t *testing.T, steps ...step) *scripted {
@@ -199,16 +199,3 @@ func must[T any](v T, err error) func(testing.TB) T {
 }
 
 var _ = strings.NewReader
-
-func httptestServer(t *testing.T, h http.Handler, conns *atomic.Int32) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv
-}

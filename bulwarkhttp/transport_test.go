@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/internal/upstreamtest"
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/timeout"
@@ -398,6 +399,6 @@ func TestCanRetry(t *testing.T) {
 func newScriptedHandler(t *testing.T, h http.HandlerFunc) *scripted {
 	t.Helper()
 	s := &scripted{}
-	s.Server = httptestServer(t, h, &s.conns)
+	s.Server = upstreamtest.Counting(t, h, &s.conns)
 	return s
 }

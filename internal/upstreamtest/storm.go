@@ -1,6 +1,7 @@
-// Package upstreamtest provides misbehaving HTTP upstreams on loopback for
-// the tests of the proxying packages (bulwarkhttp, sidecar): an upstream
-// that resets every connection once warmed up with keep-alive connections.
+// Package upstreamtest provides HTTP upstreams on loopback for the tests of
+// the proxying packages (bulwarkhttp, sidecar): an upstream that resets
+// every connection once warmed up with keep-alive connections, and one that
+// counts the connections it accepts.
 package upstreamtest
 
 import (
@@ -111,3 +112,18 @@ func (s *Storm) Reset() { s.resetting.Store(true) }
 // Resets returns how many requests the upstream has read (and reset)
 // since Reset.
 func (s *Storm) Resets() int64 { return s.resets.Load() }
+
+// Counting starts a loopback upstream serving h that adds each connection
+// it accepts to conns; it is closed at the end of the test.
+func Counting(t testing.TB, h http.Handler, conns *atomic.Int64) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}

@@ -34,16 +34,8 @@ func newTransport(t *testing.T, idle int) *Transport {
 // counted starts an upstream running h that counts the connections it accepts.
 func counted(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(h)
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv, &conns
+	conns := new(atomic.Int64)
+	return upstreamtest.Counting(t, h, conns), conns
 }
 
 func get(t *testing.T, tr http.RoundTripper, ctx context.Context, method, url string) (*http.Response, error) {
