@@ -214,7 +214,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, r := range cfg.Routes {
 		if w := r.UnboundedWaits(); w != "" {
-			fmt.Fprintf(stdout, "warning: route %s: %s\n", r.Name, w)
+			fmt.Fprintf(stderr, "warning: route %s: %s\n", r.Name, w)
 		}
 	}
 	return 0

@@ -44,11 +44,14 @@ func TestValidateWarnsOfUnboundedWaits(t *testing.T) {
 		if code := Main(context.Background(), []string{"validate", "-config", tt.path}, &stdout, &stderr); code != 0 {
 			t.Fatalf("%s: exit %d: %s", tt.path, code, stderr.String())
 		}
-		if got := strings.Contains(stdout.String(), "warning: route api: no request_timeout"); got != tt.warn {
-			t.Errorf("%s: warning printed %v, want %v:\n%s", tt.path, got, tt.warn, stdout.String())
+		if got := strings.Contains(stderr.String(), "warning: route api: no request_timeout"); got != tt.warn {
+			t.Errorf("%s: warning on stderr %v, want %v:\n%s", tt.path, got, tt.warn, stderr.String())
 		}
-		if !tt.warn && strings.Contains(stdout.String(), "warning") {
-			t.Errorf("%s: unexpected warning:\n%s", tt.path, stdout.String())
+		if !tt.warn && stderr.Len() > 0 {
+			t.Errorf("%s: unexpected output on stderr:\n%s", tt.path, stderr.String())
+		}
+		if strings.Contains(stdout.String(), "warning") {
+			t.Errorf("%s: a warning on stdout:\n%s", tt.path, stdout.String())
 		}
 	}
 }
