@@ -4,8 +4,8 @@ package h1
 
 import "net"
 
-// peeker cannot peek at a socket here (no MSG_DONTWAIT on AIX, no
-// sockets of this kind elsewhere): a connection the upstream closed
+// peeker does not peek here (written for the Unix systems with
+// MSG_DONTWAIT, which AIX lacks): a connection the upstream closed
 // while idle fails its next request, which the caller's retry policy
 // counts.
 type peeker struct{}
