@@ -35,12 +35,9 @@ func (b *attemptBase) RoundTrip(req *http.Request) (*http.Response, error) {
 	injected := false
 	start := time.Now()
 	if b.chaos == nil {
-		if info.body != nil {
-			info.body.sendContinue()
-		}
-		resp, err = b.base.RoundTrip(req)
+		resp, err = send(b.base, req, info.body)
 	} else {
-		resp, injected, err = b.withChaos(req)
+		resp, injected, err = b.withChaos(req, info.body)
 	}
 	if !injected {
 		b.stats.upstream.observe(time.Since(start))
@@ -52,9 +49,9 @@ func (b *attemptBase) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-func (b *attemptBase) withChaos(req *http.Request) (*http.Response, bool, error) {
+func (b *attemptBase) withChaos(req *http.Request, body *clientBody) (*http.Response, bool, error) {
 	sent := false
-	v, err := b.chaos.Execute(req.Context(), roundTrip{b.base, req, &sent})
+	v, err := b.chaos.Execute(req.Context(), roundTrip{b.base, req, body, &sent})
 	var inj *injectedStatus
 	if errors.As(err, &inj) {
 		if req.Body != nil {
@@ -71,19 +68,26 @@ func (b *attemptBase) withChaos(req *http.Request) (*http.Response, bool, error)
 	return v.(*http.Response), false, nil
 }
 
+// send sends req upstream once, the client's 100 Continue first (see
+// clientBody.sendContinue); body is the client's, nil for none.
+func send(base http.RoundTripper, req *http.Request, body *clientBody) (*http.Response, error) {
+	if body != nil {
+		body.sendContinue()
+	}
+	return base.RoundTrip(req)
+}
+
 // roundTrip is one send as a bulwark.Operation, for chaos.
 type roundTrip struct {
 	base http.RoundTripper
 	req  *http.Request
+	body *clientBody
 	sent *bool
 }
 
 func (rt roundTrip) Call(context.Context) (any, error) {
 	*rt.sent = true
-	if body := infoOf(rt.req).body; body != nil {
-		body.sendContinue()
-	}
-	resp, err := rt.base.RoundTrip(rt.req)
+	resp, err := send(rt.base, rt.req, rt.body)
 	if err != nil {
 		return nil, err
 	}
