@@ -30,6 +30,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -245,12 +246,14 @@ func (t *Transport) expire() {
 		for n < len(list) && !list[n].idleAt.After(cutoff) {
 			n++
 		}
-		old = append(old, list[:n]...)
-		rest := append(list[:0:0], list[n:]...)
-		if len(rest) == 0 {
+		switch {
+		case n == 0:
+		case n == len(list):
+			old = append(old, list...)
 			delete(t.idle, addr)
-		} else {
-			t.idle[addr] = rest
+		default:
+			old = append(old, list[:n]...)
+			t.idle[addr] = slices.Delete(list, 0, n) // in place; clears the tail
 		}
 	}
 	if t.sweep != nil {

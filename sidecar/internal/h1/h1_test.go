@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -427,4 +428,40 @@ func mustParse(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// The sweep closes the connections idle past the timeout and keeps the
+// others, in order.
+func TestExpireKeepsTheRecent(t *testing.T) {
+	srv, _ := counted(t, func(w http.ResponseWriter, r *http.Request) {})
+	fb := http.DefaultTransport.(*http.Transport).Clone()
+	fb.IdleConnTimeout = time.Hour
+	fb.MaxIdleConnsPerHost = 4
+	tr := New(fb)
+	defer tr.CloseIdleConnections()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	var conns []*conn
+	for range 3 {
+		c, err := tr.get(context.Background(), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		tr.put(c)
+	}
+	tr.mu.Lock()
+	conns[0].idleAt = conns[0].idleAt.Add(-2 * time.Hour) // the oldest, expired
+	tr.mu.Unlock()
+	tr.expire()
+	tr.mu.Lock()
+	left := slices.Clone(tr.idle[addr])
+	tr.mu.Unlock()
+	if len(left) != 2 || left[0] != conns[1] || left[1] != conns[2] {
+		t.Fatalf("left %v, want the two recent connections in order %v", left, conns[1:])
+	}
+	if conns[0].nc.SetDeadline(time.Time{}) == nil { // fails on a closed connection
+		t.Fatal("the expired connection is still open")
+	}
 }
