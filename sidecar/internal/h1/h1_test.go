@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/bulwark-go/bulwark/internal/upstreamtest"
@@ -399,27 +400,39 @@ func TestProxySendsAllToFallback(t *testing.T) {
 	}
 }
 
+// The sweep timer closes an idle connection after IdleConnTimeout, and is
+// not left armed over an empty pool. In a synctest bubble, on its fake
+// clock: the upstream runs outside the bubble, over real sockets.
 func TestIdleConnectionsExpireAndClose(t *testing.T) {
 	srv, _ := counted(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	fb := http.DefaultTransport.(*http.Transport).Clone()
-	fb.IdleConnTimeout = 20 * time.Millisecond
-	tr := New(fb)
-	defer tr.CloseIdleConnections()
-	resp, err := get(t, tr, context.Background(), "GET", srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readAll(t, resp)
-	if tr.idleCount() != 1 {
-		t.Fatal("the connection was not pooled")
-	}
-	waitFor(t, func() bool { return tr.idleCount() == 0 })
-	tr.mu.Lock()
-	armed := tr.sweep != nil
-	tr.mu.Unlock()
-	if armed {
-		t.Fatal("the sweep timer is still armed over an empty pool")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		fb := http.DefaultTransport.(*http.Transport).Clone()
+		fb.IdleConnTimeout = time.Minute
+		fb.DialContext = (&net.Dialer{}).DialContext
+		tr := New(fb)
+		defer tr.CloseIdleConnections()
+		resp, err := get(t, tr, context.Background(), "GET", srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		if tr.idleCount() != 1 {
+			t.Fatal("the connection was not pooled")
+		}
+		time.Sleep(time.Minute - time.Nanosecond)
+		synctest.Wait()
+		if tr.idleCount() != 1 {
+			t.Fatal("the connection was closed before IdleConnTimeout")
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		tr.mu.Lock()
+		n, armed := len(tr.idle), tr.sweep != nil
+		tr.mu.Unlock()
+		if n != 0 || armed {
+			t.Fatalf("after IdleConnTimeout: %d hosts pooled, sweep armed %v; want none, disarmed", n, armed)
+		}
+	})
 }
 
 func mustParse(s string) *url.URL {
