@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
 	"os"
@@ -19,38 +18,9 @@ import (
 	"time"
 )
 
-// The tests below run the whole proxy with its own upstream client (h1):
-// New with Options.Transport nil, served on a real listener, against real
-// upstreams on loopback.
-
-type h1Proxy struct {
-	s      *Server
-	proxy  *httptest.Server
-	client *http.Client
-}
-
-// newH1Proxy serves yaml (formatted with args) with the sidecar's own
-// transport.
-func newH1Proxy(t *testing.T, yaml string, args ...any) *h1Proxy {
-	t.Helper()
-	cfg, err := ParseConfig(fmt.Appendf(nil, yaml, args...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &h1Proxy{s: s, proxy: httptest.NewServer(s.Handler())}
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	p.client = &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	t.Cleanup(func() {
-		tr.CloseIdleConnections()
-		p.proxy.Close()
-		s.Close()
-	})
-	return p
-}
+// The tests below run the whole proxy with its own upstream client (h1),
+// as every fixture does, against real upstreams on loopback that misbehave
+// in the ways an HTTP/1.1 client's connection pool must survive.
 
 type h1Result struct {
 	code    int
@@ -60,7 +30,7 @@ type h1Result struct {
 	err     error
 }
 
-func (p *h1Proxy) do(method, path string, header ...string) h1Result {
+func (p *fixture) do(method, path string, header ...string) h1Result {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, p.proxy.URL+path, nil)
@@ -139,7 +109,7 @@ func TestH1UpstreamGracefulRestart(t *testing.T) {
 	srv := &http.Server{Handler: h}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	p := newH1Proxy(t, "routes:\n  - {name: api, prefix: /, upstream: 'http://%s'}\n", addr)
+	p := newFixtureAt(t, "routes:\n  - {name: api, prefix: /, upstream: 'http://%s'}\n", addr)
 	for i := 0; i < 5; i++ {
 		if r := p.do("GET", "/x"); r.err != nil || r.code != 200 || r.body != "ok" {
 			t.Fatalf("round %d: %d %q %v", i, r.code, r.body, r.err)
@@ -201,7 +171,7 @@ func TestH1ConnectionCloseUpstreams(t *testing.T) {
 		})
 	})
 	for _, u := range []string{closing.URL, http10, http10NoLength} {
-		p := newH1Proxy(t, "routes:\n  - {name: api, prefix: /, upstream: '%s'}\n", u)
+		p := newFixtureAt(t, "routes:\n  - {name: api, prefix: /, upstream: '%s'}\n", u)
 		for i := 0; i < 20; i++ {
 			if r := p.do("GET", "/x"); r.err != nil || r.code != 200 || r.body != "ok" {
 				t.Fatalf("%s sequential %d: %d %q %v", u, i, r.code, r.body, r.err)
@@ -253,7 +223,7 @@ func closingUpstreamAttempts(t *testing.T, delay time.Duration) {
 			return false
 		})
 	})
-	p := newH1Proxy(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', retry: {max_attempts: 3}}\n", u)
+	p := newFixtureAt(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', retry: {max_attempts: 3}}\n", u)
 	var wg sync.WaitGroup
 	var failed atomic.Int32
 	for i := 0; i < 50; i++ {
@@ -307,7 +277,7 @@ func TestH1ResponseBodies(t *testing.T) {
 			io.WriteString(w, "hello"[:map[bool]int{true: 0, false: 5}[r.Method == "HEAD"]])
 		}
 	})
-	p := newH1Proxy(t, "routes:\n  - {name: api, prefix: /, upstream: '%s'}\n", up.URL)
+	p := newFixtureAt(t, "routes:\n  - {name: api, prefix: /, upstream: '%s'}\n", up.URL)
 	if r := p.do("GET", "/big"); r.err != nil || r.body != big {
 		t.Errorf("big: %d, %d bytes, %v", r.code, len(r.body), r.err)
 	}
@@ -339,7 +309,7 @@ func TestH1EarlyHints(t *testing.T) {
 		w.Header().Del("Link")
 		io.WriteString(w, "final")
 	})
-	p := newH1Proxy(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', rate_limit: {rate: 1000}}\n", up.URL)
+	p := newFixtureAt(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', rate_limit: {rate: 1000}}\n", up.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var hints []string
@@ -382,7 +352,7 @@ func TestH1RequestTimeout(t *testing.T) {
 		}
 	})
 	defer close(release)
-	p := newH1Proxy(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', request_timeout: 300ms}\n", up.URL)
+	p := newFixtureAt(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', request_timeout: 300ms}\n", up.URL)
 	start := time.Now()
 	r := p.do("GET", "/never")
 	if d := time.Since(start); d > 400*time.Millisecond || r.code != 504 {
@@ -404,7 +374,7 @@ func TestH1BreakerOpensOnRefused(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	p := newH1Proxy(t, "routes:\n  - {name: api, prefix: /, upstream: 'http://%s', breaker: {window: consecutive, window_size: 3, wait: 1m}}\n", addr)
+	p := newFixtureAt(t, "routes:\n  - {name: api, prefix: /, upstream: 'http://%s', breaker: {window: consecutive, window_size: 3, wait: 1m}}\n", addr)
 	for i := 0; i < 3; i++ {
 		if r := p.do("GET", "/x"); r.code != 502 {
 			t.Fatalf("attempt %d: %d %v, want 502", i, r.code, r.err)
@@ -491,7 +461,7 @@ func TestH1TimeoutRetryAndRawBodiless(t *testing.T) {
 			return true
 		})
 	})
-	p := newH1Proxy(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', timeout: 100ms, retry: {max_attempts: 3, initial_backoff: 1ms}}\n", u)
+	p := newFixtureAt(t, "routes:\n  - {name: api, prefix: /, upstream: '%s', timeout: 100ms, retry: {max_attempts: 3, initial_backoff: 1ms}}\n", u)
 	if r := p.do("GET", "/drip"); r.err != nil || r.body != "xxxxxx" {
 		t.Errorf("drip under timeout: %d %q %v", r.code, r.body, r.err)
 	}
@@ -533,7 +503,7 @@ func TestH1BigHeadersAndClientLeaving(t *testing.T) {
 		w.Header().Set("X-Echo", r.Header.Get("X-In"))
 		io.WriteString(w, r.URL.RawQuery)
 	})
-	p := newH1Proxy(t, "routes:\n  - {name: api, prefix: /, upstream: '%s'}\n", up.URL)
+	p := newFixtureAt(t, "routes:\n  - {name: api, prefix: /, upstream: '%s'}\n", up.URL)
 	r := p.do("GET", "/a%2Fb?q=1&r=%20", "X-In", long)
 	if r.err != nil || r.code != 200 || r.header.Get("X-Long-5") != long || r.header.Get("X-Echo") != long || r.body != "q=1&r=%20" {
 		t.Errorf("big headers: %d %q %v", r.code, r.body, r.err)

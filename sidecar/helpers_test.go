@@ -30,6 +30,13 @@ func newFixture(t *testing.T, yaml string, upstreams ...*httptest.Server) *fixtu
 	for i, u := range upstreams {
 		args[i] = u.URL
 	}
+	return newFixtureAt(t, yaml, args...)
+}
+
+// newFixtureAt is newFixture with yaml's verbs taking args (for upstreams
+// that are not httptest servers).
+func newFixtureAt(t *testing.T, yaml string, args ...any) *fixture {
+	t.Helper()
 	cfg, err := ParseConfig(fmt.Appendf(nil, yaml, args...))
 	if err != nil {
 		t.Fatal(err)
