@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
 	"os"
@@ -522,5 +523,39 @@ func TestH1BigHeadersAndClientLeaving(t *testing.T) {
 	case <-gone:
 	case <-time.After(3 * time.Second):
 		t.Error("the upstream still writes 3s after the client left")
+	}
+}
+
+// Options.Dial opens the connections of the sidecar's own transport, for
+// requests with and without a body alike.
+func TestDialOption(t *testing.T) {
+	up := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.Copy(w, r.Body) })
+	cfg, err := ParseConfig(fmt.Appendf(nil, "routes:\n  - {name: api, prefix: /, upstream: '%s'}\n", up.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dials atomic.Int32
+	s, err := New(cfg, Options{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(s.Handler())
+	defer func() { proxy.Close(); s.Close() }()
+	for _, body := range []string{"", "payload"} {
+		resp, err := proxy.Client().Post(proxy.URL+"/", "text/plain", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(got) != body {
+			t.Fatalf("echo %q, want %q", got, body)
+		}
+	}
+	if n := dials.Load(); n != 2 {
+		t.Fatalf("Options.Dial opened %d connections, want 2 (one by h1, one by the fallback)", n)
 	}
 }

@@ -36,6 +36,11 @@ type Options struct {
 	// a clone of http.DefaultTransport; both keep up to 64 idle
 	// connections per upstream and never send a request twice.
 	Transport http.RoundTripper
+	// Dial, if set, opens the connections to the upstreams of the
+	// sidecar's own transport (it is not used when Transport is set), as
+	// net.Dialer.DialContext does: to count or refuse them, or to resolve
+	// names your way. Nil: a net.Dialer with a 30 s connect timeout.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// Listen opens the listeners of ListenAndServe. Nil: net.Listen.
 	Listen func(network, address string) (net.Listener, error)
 	// OnBreakerChange, if set, is told of every breaker state change of
@@ -112,6 +117,9 @@ func New(cfg *Config, opts Options) (*Server, error) {
 	if s.base == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 64
+		if opts.Dial != nil {
+			t.DialContext = opts.Dial
+		}
 		s.base, s.ownBase = h1.New(t), true
 	}
 	if err := s.apply(cfg, nil); err != nil {

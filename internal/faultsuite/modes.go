@@ -184,7 +184,9 @@ func newClient(m Mode, upstreamAddr string, ref *refusals, scale float64) (*clie
 		if err != nil {
 			return nil, fmt.Errorf("proxy config: %w", err)
 		}
-		s, err := sidecar.New(cfg, sidecar.Options{Transport: base})
+		// The sidecar's own transport, as bulwark run has it, dialling
+		// through the counter of refused connections.
+		s, err := sidecar.New(cfg, sidecar.Options{Dial: ref.dial})
 		if err != nil {
 			return nil, err
 		}
