@@ -314,8 +314,16 @@ func TestSimulatorFaithful(t *testing.T) {
 			bucket := bucketWidth(*faithfulScale)
 			if rf.recovery < 0 || sf.recovery < 0 {
 				t.Errorf("recovery: simulated %v, real %v; want both to recover", sf.recovery, rf.recovery)
-			} else if d, lim := (sf.recovery - rf.recovery).Abs(), max(time.Duration(Faithful*float64(rf.recovery)), bucket); d > lim {
-				t.Errorf("recovery: simulated %v, real %v: %v apart, want at most %v", sf.recovery, rf.recovery, d, lim)
+			} else if d, lim := (sf.recovery - rf.recovery).Abs(), max(time.Duration(Faithful*float64(rf.recovery)), bucket); d > lim &&
+				(rf.recovery < lo.recovery-bucket || rf.recovery > hi.recovery+bucket) {
+				// The real run is one sample, measured in whole buckets: its
+				// recovery instant can fall on either side of a bucket's edge
+				// (CI measured 500, 550, 550, 600 and 500 ms for the outage
+				// scenario on unchanged code, against seeds' 550-600). So it
+				// fails only when it is also more than one bucket outside the
+				// range of the simulated seeds.
+				t.Errorf("recovery: simulated %v (seeds %v to %v), real %v: %v from the mean, want at most %v, or within one %v bucket of the seeds' range",
+					sf.recovery, lo.recovery, hi.recovery, rf.recovery, d, lim, bucket)
 			}
 		})
 	}
