@@ -74,6 +74,13 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Routes are the proxied routes. At least one is required.
 	Routes []RouteConfig `yaml:"routes"`
+	// FastPath serves plain HTTP/1.1 requests without a body on bulwark's
+	// own HTTP/1.1 engine instead of net/http's server and ReverseProxy,
+	// with the same policies, at less than half the CPU per request; every
+	// other request, and every request of a route with a per-client or
+	// Redis rate limit, is served by net/http as before. Read at start, as
+	// Listen. See docs/sidecar.md, "The fast path".
+	FastPath bool `yaml:"fast_path"`
 }
 
 // AdminConfig configures the admin listener.

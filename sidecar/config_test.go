@@ -34,7 +34,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"two documents", route0 + "---\nlisten: x\n", []string{"more than one YAML document; put everything in one"}},
 		{"not a mapping", "- a\n", []string{"must be a mapping of keys to values, got a list"}},
 		{"no routes", "listen: 127.0.0.1:8080\n", []string{"routes: at least one route is required"}},
-		{"unknown top key", route0 + "lisen: x\n", []string{"lisen: unknown key (known keys: admin, listen, reload, routes, shutdown_timeout, trusted_proxies)"}},
+		{"unknown top key", route0 + "lisen: x\n", []string{"lisen: unknown key (known keys: admin, fast_path, listen, reload, routes, shutdown_timeout, trusted_proxies)"}},
 		{"unknown nested key", route0 + "    breaker:\n      failure_rat: 0.5\n", []string{
 			"routes[0].breaker.failure_rat: unknown key (known keys: failure_rate, half_open_calls, max_half_open, max_wait, minimum_calls, slow_call_duration, slow_call_rate, wait, wait_jitter, wait_multiplier, window, window_size)"}},
 		{"duplicate key", route0 + "    timeout: 1s\n    timeout: 2s\n", []string{"routes[0].timeout: key given twice"}},

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fixture is a sidecar serving on loopback, with its admin API.
@@ -42,11 +45,18 @@ func newFixtureAt(t *testing.T, yaml string, args ...any) *fixture {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
+	if fastFixture {
+		cfg.FastPath = true
+		cfg.ShutdownTimeout = min(cfg.ShutdownTimeout, time.Second) // the cleanup's wait
+	}
 	// Options.Transport nil: the tests run through the sidecar's own
 	// upstream client, as `bulwark run` does.
 	s, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fastFixture {
+		return serveFixture(t, s, logs)
 	}
 	f := &fixture{s: s, proxy: httptest.NewServer(s.Handler()), admin: httptest.NewServer(s.AdminHandler()), logs: logs}
 	f.client = f.proxy.Client()
@@ -54,6 +64,37 @@ func newFixtureAt(t *testing.T, yaml string, args ...any) *fixture {
 		f.proxy.Close()
 		f.admin.Close()
 		s.Close()
+	})
+	return f
+}
+
+// fastFixture makes every fixture of newFixtureAt serve its proxy as
+// `bulwark run` does with fast_path on (Server.Serve on a loopback
+// listener), so that the suite runs through the fast path: set
+// BULWARK_TEST_FAST_PATH=1 (.ci/run does, for this package).
+var fastFixture = os.Getenv("BULWARK_TEST_FAST_PATH") == "1"
+
+// serveFixture serves s with Serve on loopback listeners.
+func serveFixture(t *testing.T, s *Server, logs *syncBuffer) *fixture {
+	t.Helper()
+	pl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	al, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, pl, al) }()
+	ct := &http.Transport{}
+	f := &fixture{s: s, proxy: &httptest.Server{URL: "http://" + pl.Addr().String()},
+		admin: newLoopback(t, s.AdminHandler()), client: &http.Client{Transport: ct}, logs: logs}
+	t.Cleanup(func() {
+		ct.CloseIdleConnections()
+		stop()
+		<-served
 	})
 	return f
 }

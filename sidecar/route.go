@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
@@ -49,6 +50,14 @@ type route struct {
 	trusted  []netip.Prefix             // trusted_proxies
 	clientIP func(*http.Request) string // bulwarkhttp.ClientIP(trusted...)
 	log      *slog.Logger
+
+	// The fast path (fast.go): whether it serves this route, and the
+	// upstream's dial address, path (without a trailing slash) and query.
+	fast         bool
+	fastAddr     string
+	fastPath     string
+	fastQuery    string
+	retryMethods map[string]bool
 }
 
 // requestInfo travels in a proxied request's context, from the handler to
@@ -77,6 +86,7 @@ func newRoute(rc *RouteConfig, pol *policies, stats *routeStats, trusted []netip
 		trusted: trusted, clientIP: bulwarkhttp.ClientIP(trusted...),
 		log: log.With("route", rc.Name),
 	}
+	r.setFast()
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			if rc.StripPrefix {
@@ -100,6 +110,40 @@ func newRoute(rc *RouteConfig, pol *policies, stats *routeStats, trusted []netip
 		FlushInterval: flushInterval,
 	}
 	return r
+}
+
+// setFast decides whether the fast path serves the route: not for a
+// per-client or Redis rate limit (keyed on the request as net/http parses
+// it), nor for an upstream other than a plain http:// URL with a path the
+// fast path can join as net/http would.
+func (r *route) setFast() {
+	u := r.upstream
+	if rl := r.cfg.RateLimit; rl != nil && (rl.PerClient || rl.Redis != nil) {
+		return
+	}
+	if u.Scheme != "http" || u.User != nil || u.RawPath != "" || u.Fragment != "" || u.Host == "" {
+		return
+	}
+	for _, s := range []string{u.Host, u.Path, u.RawQuery} {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c <= ' ' || c >= 0x7f || c == '%' || c == '#' {
+				return
+			}
+		}
+	}
+	r.fastAddr = u.Host
+	if u.Port() == "" {
+		r.fastAddr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	r.fastPath = strings.TrimSuffix(u.Path, "/")
+	r.fastQuery = u.RawQuery
+	if rc := r.cfg.Retry; rc != nil {
+		r.retryMethods = map[string]bool{}
+		for _, m := range rc.Methods {
+			r.retryMethods[m] = true
+		}
+	}
+	r.fast = true
 }
 
 // writeGrace is how long past request_timeout the proxy keeps writing an

@@ -201,6 +201,9 @@ func (s *Server) apply(cfg *Config, raw []byte) error {
 			s.log.Warn("listen addresses are read at start: restart to use the new ones",
 				"listen", cfg.Listen, "admin", cfg.Admin.Listen)
 		}
+		if cfg.FastPath != old.cfg.FastPath {
+			s.log.Warn("fast_path is read at start: restart to use the new value", "fast_path", cfg.FastPath)
+		}
 	}
 
 	// Phase 1: build everything that can fail, changing nothing that runs.
@@ -439,6 +442,18 @@ func (s *Server) Breaker(route string) (*breaker.Breaker, error) {
 	return nil, fmt.Errorf("%w: %q", ErrNoRoute, route)
 }
 
+// fastServer returns the fast path for the proxy listener pl, or nil when
+// the config does not ask for it or the sidecar cannot serve it: with
+// Options.Transport set (every request must go through it) or when
+// http:// requests go through a proxy from the environment.
+func (s *Server) fastServer(pl net.Listener) *fastServer {
+	up, ok := s.base.(*h1.Transport)
+	if !s.Config().FastPath || !ok || !s.ownBase || !up.Direct() {
+		return nil
+	}
+	return newFastServer(s, up, pl.Addr())
+}
+
 // ListenAndServe listens on the config's listen and admin.listen addresses
 // and calls Serve.
 func (s *Server) ListenAndServe(ctx context.Context) error {
@@ -474,6 +489,11 @@ func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
 	admin := &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
 	s.log.Info("serving", "proxy", pl.Addr().String(), "admin", al.Addr().String())
+	fast := s.fastServer(pl)
+	proxyLn := pl
+	if fast != nil {
+		proxyLn = fast.handoff // what the fast path hands over
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -485,9 +505,17 @@ func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
 	for _, x := range []struct {
 		srv *http.Server
 		ln  net.Listener
-	}{{proxy, pl}, {admin, al}} {
+	}{{proxy, proxyLn}, {admin, al}} {
 		wg.Go(func() {
 			if err := x.srv.Serve(x.ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+				cancel()
+			}
+		})
+	}
+	if fast != nil {
+		wg.Go(func() {
+			if err := fast.serve(pl); !errors.Is(err, net.ErrClosed) {
 				errc <- err
 				cancel()
 			}
@@ -503,6 +531,12 @@ func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
 	defer scancel()
 	s.log.Info("shutting down", "deadline", timeout)
 	var errs []error
+	var fastErr chan error
+	if fast != nil {
+		pl.Close()
+		fastErr = make(chan error, 1)
+		go func() { fastErr <- fast.shutdown(sctx) }()
+	}
 	for _, srv := range []*http.Server{proxy, admin} {
 		if err := srv.Shutdown(sctx); err != nil {
 			errs = append(errs, err)
@@ -510,6 +544,11 @@ func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
 				drain(srv, hardStop)
 			}
 			srv.Close()
+		}
+	}
+	if fast != nil {
+		if err := <-fastErr; err != nil {
+			errs = append(errs, err)
 		}
 	}
 	wg.Wait()

@@ -193,28 +193,48 @@ func closeBody(req *http.Request) {
 // get returns an idle connection to addr that the upstream has not closed,
 // or a new one.
 func (t *Transport) get(ctx context.Context, addr string) (*conn, error) {
+	if c, ok := t.getIdle(addr); ok {
+		if c.dirty {
+			c.nc.SetDeadline(time.Time{})
+			c.dirty = false
+		}
+		return c, nil
+	}
+	return t.dialNew(ctx, addr)
+}
+
+// getIdle returns an idle connection to addr that the upstream has not
+// closed, if there is one.
+func (t *Transport) getIdle(addr string) (*conn, bool) {
 	now := time.Now()
 	for {
 		t.mu.Lock()
 		list := t.idle[addr]
 		if len(list) == 0 {
-			gen := t.closed
 			t.mu.Unlock()
-			nc, err := t.dial(ctx, "tcp", addr)
-			if err != nil {
-				return nil, err
-			}
-			return newConn(nc, addr, gen), nil
+			return nil, false
 		}
 		c := list[len(list)-1]
 		list[len(list)-1] = nil
 		t.idle[addr] = list[:len(list)-1]
 		t.mu.Unlock()
 		if now.Sub(c.idleAt) < t.idleFor && c.br.Buffered() == 0 && c.peek.alive() {
-			return c, nil
+			return c, true
 		}
 		c.nc.Close()
 	}
+}
+
+// dialNew returns a new connection to addr.
+func (t *Transport) dialNew(ctx context.Context, addr string) (*conn, error) {
+	t.mu.Lock()
+	gen := t.closed
+	t.mu.Unlock()
+	nc, err := t.dial(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return newConn(nc, addr, gen), nil
 }
 
 // put returns c to the pool, or closes it when the pool is full or was
@@ -279,6 +299,7 @@ type conn struct {
 	addr   string
 	gen    int
 	idleAt time.Time
+	dirty  bool // a deadline may be set: cleared before the Transport uses it
 }
 
 func newConn(nc net.Conn, addr string, gen int) *conn {
@@ -408,3 +429,54 @@ func (b *body) Close() error {
 	}
 	return err
 }
+
+// Conn is a pooled keep-alive connection, for a caller that writes its
+// requests and reads their responses itself (the sidecar's fast path).
+type Conn = conn
+
+// NetConn returns the connection's socket.
+func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Reader returns the buffered reader of the connection's responses.
+func (c *Conn) Reader() *bufio.Reader { return c.br }
+
+// Writer returns the buffered writer of the connection's requests.
+func (c *Conn) Writer() *bufio.Writer { return c.bw }
+
+// SetDeadline sets the deadline of the connection's reads and writes (zero:
+// none), skipping the call when there is nothing to clear. A connection
+// given back to the pool with a deadline set has it cleared before the
+// Transport's own round trips use it.
+func (c *Conn) SetDeadline(t time.Time) {
+	if t.IsZero() && !c.dirty {
+		return
+	}
+	c.nc.SetDeadline(t)
+	c.dirty = !t.IsZero()
+}
+
+// Direct reports whether requests to http:// upstreams may be sent straight
+// to them: false when the fallback sends them through a proxy.
+func (t *Transport) Direct() bool { return !t.proxied }
+
+// MaxHead returns the response header limit, in bytes.
+func (t *Transport) MaxHead() int64 { return t.maxHead }
+
+// Get returns an idle connection to addr ("host:port") that the upstream
+// has not closed, or a new one dialled under ctx, and by dialBy when it is
+// not zero. Give it back with Put once a response was read whole from it
+// and both ends keep it open; close its NetConn otherwise.
+func (t *Transport) Get(ctx context.Context, addr string, dialBy time.Time) (*Conn, error) {
+	if c, ok := t.getIdle(addr); ok {
+		return c, nil
+	}
+	if !dialBy.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dialBy)
+		defer cancel()
+	}
+	return t.dialNew(ctx, addr)
+}
+
+// Put returns c to the pool (or closes it when the pool is full).
+func (t *Transport) Put(c *Conn) { t.put(c) }

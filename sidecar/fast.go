@@ -1,0 +1,1100 @@
+package sidecar
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/bulwark-go/bulwark/breaker"
+	"github.com/bulwark-go/bulwark/bulkhead"
+	"github.com/bulwark-go/bulwark/bulwarkhttp"
+	"github.com/bulwark-go/bulwark/ratelimit"
+	"github.com/bulwark-go/bulwark/retry"
+	"github.com/bulwark-go/bulwark/sidecar/internal/h1"
+	"github.com/bulwark-go/bulwark/sidecar/internal/wire"
+	"github.com/bulwark-go/bulwark/timeout"
+)
+
+// The fast path (config key fast_path) serves the proxy's listener with an
+// HTTP/1.1 engine of its own: a goroutine per client connection reads each
+// request head, and when the request is one it can serve (wire.ParseRequest:
+// HTTP/1.1, no body, a clean path, plain headers) on a route whose policies
+// it applies (all but a per-client or Redis rate limit), it runs the route's
+// policies and forwards the bytes to the upstream over the sidecar's own
+// connection pool, on that goroutine, without building net/http's Request
+// and Response. Anything else hands the connection, with the bytes read
+// from it, to net/http's server and the proxy's Handler, for as long as the
+// connection lasts.
+
+const (
+	maxFastHead       = 64 << 10 // a longer request head goes to net/http (its limit: 1 MiB)
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// fastServer is the fast path of one Serve.
+type fastServer struct {
+	s       *Server
+	up      *h1.Transport
+	handoff *handoffListener
+
+	// ctx is the parent of every request's context; it ends when
+	// shutdown ends the requests in flight.
+	ctx  context.Context
+	stop context.CancelFunc
+
+	mu       sync.Mutex
+	conns    map[*fastConn]bool // true: between requests
+	shutting bool
+	wg       sync.WaitGroup
+}
+
+func newFastServer(s *Server, up *h1.Transport, addr net.Addr) *fastServer {
+	ctx, stop := context.WithCancel(context.Background())
+	return &fastServer{s: s, up: up, handoff: newHandoffListener(addr), conns: map[*fastConn]bool{}, ctx: ctx, stop: stop}
+}
+
+// serve accepts connections on ln until it is closed.
+func (f *fastServer) serve(ln net.Listener) error {
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() { // as net/http: EMFILE and the like
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := newFastConn(f, nc)
+		f.mu.Lock()
+		if f.shutting {
+			f.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		f.conns[c] = true
+		f.wg.Add(1)
+		f.mu.Unlock()
+		go c.serve()
+	}
+}
+
+// shutdown closes the connections between requests and waits, until ctx
+// ends, for the others to finish their request; the listener must be
+// closed first. On ctx's end it ends the requests in flight (they are
+// answered 503 shutdown when nothing was sent yet) and waits up to
+// drainGrace for them.
+func (f *fastServer) shutdown(ctx context.Context) error {
+	f.mu.Lock()
+	f.shutting = true
+	for c, idle := range f.conns {
+		if idle {
+			c.nc.Close()
+		}
+	}
+	f.mu.Unlock()
+	f.handoff.Close()
+	done := make(chan struct{})
+	go func() { f.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	f.stop()
+	f.mu.Lock()
+	for c := range f.conns {
+		c.abort()
+	}
+	f.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(drainGrace):
+		f.mu.Lock()
+		for c := range f.conns {
+			c.nc.Close()
+		}
+		f.mu.Unlock()
+		<-done
+	}
+	return ctx.Err()
+}
+
+// active marks c as serving a request, or reports false when the server
+// is shutting down.
+func (f *fastServer) active(c *fastConn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.shutting {
+		return false
+	}
+	f.conns[c] = false
+	return true
+}
+
+// idle marks c as between requests, or reports false when the server is
+// shutting down.
+func (f *fastServer) idle(c *fastConn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.shutting {
+		return false
+	}
+	f.conns[c] = true
+	return true
+}
+
+func (f *fastServer) forget(c *fastConn) {
+	f.mu.Lock()
+	delete(f.conns, c)
+	f.mu.Unlock()
+	f.wg.Done()
+}
+
+// fastConn is one client connection of the fast path.
+type fastConn struct {
+	f      *fastServer
+	nc     net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	remote string // nc.RemoteAddr().String()
+	peer   string // its IP
+	head   []byte // the request head
+	req    wire.Request
+	call   fastCall
+	rdl    time.Time // the read deadline set on nc
+	wdl    time.Time // the write deadline set on nc, zero for none
+
+	mu      sync.Mutex
+	up      net.Conn // the upstream connection of the attempt in flight
+	aborted bool
+}
+
+func newFastConn(f *fastServer, nc net.Conn) *fastConn {
+	c := &fastConn{f: f, nc: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}
+	c.remote = nc.RemoteAddr().String()
+	c.peer = c.remote
+	if h, _, err := net.SplitHostPort(c.remote); err == nil {
+		c.peer = h
+	}
+	c.call.c = c
+	return c
+}
+
+// abort ends the attempt in flight, if any, and the ones after it.
+func (c *fastConn) abort() {
+	c.mu.Lock()
+	c.aborted = true
+	if c.up != nil {
+		c.up.SetDeadline(aLongTimeAgo)
+	}
+	c.mu.Unlock()
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// attach records up as the connection of the attempt in flight (nil: none)
+// and reports false when the server has ended the requests in flight.
+func (c *fastConn) attach(up net.Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.up = up
+	return !c.aborted
+}
+
+func (c *fastConn) serve() {
+	handed := false
+	defer func() {
+		if !handed {
+			c.nc.Close()
+		}
+		c.f.forget(c)
+	}()
+	for {
+		if c.br.Buffered() == 0 {
+			c.readDeadline(time.Now().Add(idleTimeout))
+			if _, err := c.br.Peek(1); err != nil {
+				return
+			}
+		}
+		if !c.f.active(c) {
+			return
+		}
+		if b, _ := c.br.Peek(c.br.Buffered()); !bytes.Contains(b, crlfcrlf) {
+			c.rdl = time.Now().Add(readHeaderTimeout)
+			c.nc.SetReadDeadline(c.rdl)
+		}
+		var err error
+		c.head, err = wire.ReadHead(c.br, c.head[:0], maxFastHead)
+		switch {
+		case err == wire.ErrTooLarge:
+			handed = c.handOff()
+			return
+		case err != nil:
+			return
+		}
+		r := c.route()
+		if r == nil {
+			handed = c.handOff()
+			return
+		}
+		if !c.serveRequest(r) || !c.f.idle(c) {
+			return
+		}
+	}
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+// deadlineSlack is how far a deadline the fast path keeps set on a client
+// connection may be earlier than the one it wants: each request would
+// otherwise move the socket's timers twice. A write deadline is never
+// later than wanted, and at most this much earlier; writeGrace is larger.
+const deadlineSlack = 500 * time.Millisecond
+
+// readDeadline sets the read deadline to want, unless the one set is
+// within deadlineSlack before it.
+func (c *fastConn) readDeadline(want time.Time) {
+	if c.rdl.After(want) || c.rdl.Before(want.Add(-deadlineSlack)) {
+		c.rdl = want
+		c.nc.SetReadDeadline(want)
+	}
+}
+
+// writeDeadline sets the write deadline to want (zero: none), unless the
+// one set is within deadlineSlack before it.
+func (c *fastConn) writeDeadline(want time.Time) {
+	switch {
+	case want.IsZero() && c.wdl.IsZero():
+	case want.IsZero() || c.wdl.IsZero() || c.wdl.After(want) || c.wdl.Before(want.Add(-deadlineSlack)):
+		c.wdl = want
+		c.nc.SetWriteDeadline(want)
+	}
+}
+
+// route returns the route that serves the request just read, or nil when
+// the fast path does not serve it.
+func (c *fastConn) route() *route {
+	if !wire.ParseRequest(c.head, &c.req) || wire.EqualFold(c.req.Method, "connect") {
+		return nil
+	}
+	g := c.f.s.gen.Load()
+	host := c.req.Host
+	if i := lastColon(host); i >= 0 {
+		host = host[:i]
+	}
+	if n := len(host); n > 0 && host[n-1] == '.' {
+		host = host[:n-1]
+	}
+	for _, r := range g.byMatch {
+		if r.host != "" && !wire.EqualFold(host, r.host) {
+			continue
+		}
+		p := r.cfg.Prefix
+		if len(c.req.Path) >= len(p) && string(c.req.Path[:len(p)]) == p {
+			if !r.fast {
+				return nil
+			}
+			return r
+		}
+	}
+	return nil
+}
+
+// lastColon returns the index of the port's colon in host[:port], or -1.
+func lastColon(h []byte) int {
+	for i := len(h) - 1; i >= 0; i-- {
+		switch h[i] {
+		case ':':
+			return i
+		case ']':
+			return -1
+		}
+	}
+	return -1
+}
+
+// handOff gives the connection, with the bytes read from it, to net/http.
+func (c *fastConn) handOff() bool {
+	c.nc.SetDeadline(time.Time{})
+	buffered, _ := c.br.Peek(c.br.Buffered())
+	prefix := make([]byte, 0, len(c.head)+len(buffered))
+	prefix = append(append(prefix, c.head...), buffered...)
+	return c.f.handoff.deliver(&prefixConn{Conn: c.nc, prefix: prefix})
+}
+
+// serveRequest serves the request just read on route r, as route.ServeHTTP
+// does on net/http, and reports whether the connection stays open.
+func (c *fastConn) serveRequest(r *route) bool {
+	start := time.Now()
+	st := r.stats
+	st.requests.Add(1)
+	fc := &c.call
+	fc.reset(r)
+	ctx := c.f.ctx
+	if d := r.cfg.RequestTimeout; d > 0 {
+		fc.deadline = start.Add(d)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadlineCause(ctx, fc.deadline, errRequestTimeout)
+		defer cancel()
+		c.writeDeadline(fc.deadline.Add(writeGrace))
+	} else {
+		c.writeDeadline(time.Time{})
+	}
+	o := c.proxy(ctx, r)
+	if n := fc.n; n > 1 {
+		st.retried.Add(1)
+	}
+	st.outcomes[o].Add(1)
+	st.latency.observe(time.Since(start))
+	return fc.keep
+}
+
+// proxy applies the route's rate limit and bulkhead, then sends the request
+// under its retries, breaker, attempt timeout and chaos, and answers.
+func (c *fastConn) proxy(ctx context.Context, r *route) outcome {
+	fc := &c.call
+	if r.limiter != nil {
+		fc.rate, fc.hasRate = r.limiter.Check(), true
+		if !fc.rate.Allowed {
+			return c.reject(http.StatusTooManyRequests, outcomeRateLimited, "rate limit exceeded",
+				"Retry-After", bulwarkhttp.FormatRetryAfter(fc.rate.RetryAfter))
+		}
+	}
+	if r.bulkhead != nil {
+		if err := r.bulkhead.Acquire(ctx); err != nil {
+			switch {
+			case errors.Is(err, bulkhead.ErrFull):
+				return c.reject(http.StatusServiceUnavailable, outcomeShed, "too many requests in flight", "Retry-After", "1")
+			default:
+				return c.reject(http.StatusGatewayTimeout, outcomeTimeout, "request timed out", "", "")
+			}
+		}
+		defer r.bulkhead.Release()
+	}
+	var err error
+	if r.retry != nil && fc.retryable() {
+		_, err = r.retry.Execute(ctx, fc)
+	} else {
+		_, err = fc.Call(ctx)
+		var se *fastStatus
+		if errors.As(err, &se) {
+			err = nil
+		}
+	}
+	if fc.pending {
+		return c.forward()
+	}
+	return c.failed(err)
+}
+
+// failed answers a request no attempt of which brought a response, as
+// route.proxyError does.
+func (c *fastConn) failed(err error) outcome {
+	fc := &c.call
+	var open *breaker.OpenError
+	switch {
+	case c.f.hardStopped():
+		fc.keep = false
+		c.rejectReason(http.StatusServiceUnavailable, "shutdown", "the proxy is shutting down", "Retry-After", "1")
+		return outcomeClientGone
+	case !fc.deadline.IsZero() && !time.Now().Before(fc.deadline):
+		return c.reject(http.StatusGatewayTimeout, outcomeTimeout, "request timed out", "", "")
+	case errors.As(err, &open):
+		return c.reject(http.StatusServiceUnavailable, outcomeBreakerOpen, "circuit breaker open",
+			"Retry-After", bulwarkhttp.FormatRetryAfter(open.RetryAfter()))
+	case errors.Is(err, timeout.ErrTimeout):
+		return c.reject(http.StatusGatewayTimeout, outcomeTimeout, "upstream timed out", "", "")
+	default:
+		fc.r.log.Warn("upstream unreachable", "err", err)
+		return c.reject(http.StatusBadGateway, outcomeBadGateway, "upstream unreachable", "", "")
+	}
+}
+
+func (f *fastServer) hardStopped() bool { return f.ctx.Err() != nil }
+
+// reject answers the request itself, with X-Bulwark-Reason set to o and
+// one extra header k: v (none when k is ""); rejectReason with reason.
+func (c *fastConn) reject(code int, o outcome, msg, k, v string) outcome {
+	c.rejectReason(code, o.String(), msg, k, v)
+	return o
+}
+
+func (c *fastConn) rejectReason(code int, reason, msg, k, v string) {
+	fc := &c.call
+	w := c.bw
+	c.statusLine(code, nil)
+	c.commonHeaders()
+	if k != "" {
+		header(w, k, v)
+	}
+	header(w, HeaderReason, reason)
+	header(w, "Content-Type", "text/plain; charset=utf-8")
+	header(w, "X-Content-Type-Options", "nosniff")
+	header(w, "Content-Length", strconv.Itoa(len(msg)+1))
+	header(w, "Date", httpDate())
+	if !fc.keep {
+		header(w, "Connection", "close")
+	}
+	w.WriteString("\r\n")
+	if !wire.EqualFold(c.req.Method, "head") {
+		w.WriteString(msg)
+		w.WriteByte('\n')
+	}
+	if w.Flush() != nil {
+		fc.keep = false
+	}
+}
+
+// statusLine writes the status line of code, with reason or net/http's
+// text for the code.
+func (c *fastConn) statusLine(code int, reason []byte) {
+	w := c.bw
+	w.WriteString("HTTP/1.1 ")
+	var b [3]byte
+	w.Write(strconv.AppendInt(b[:0], int64(code), 10))
+	w.WriteByte(' ')
+	if reason != nil {
+		w.Write(reason)
+	} else {
+		w.WriteString(http.StatusText(code))
+	}
+	w.WriteString("\r\n")
+}
+
+// commonHeaders writes the headers of every answer: the rate limit's and
+// the attempts'.
+func (c *fastConn) commonHeaders() {
+	fc := &c.call
+	w := c.bw
+	if fc.hasRate {
+		d := fc.rate
+		header(w, "RateLimit-Limit", strconv.Itoa(d.Limit))
+		header(w, "RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
+		header(w, "RateLimit-Reset", strconv.FormatInt(max(int64(math.Ceil(d.ResetAfter.Seconds())), 0), 10)) // as bulwarkhttp.SetRateLimitHeaders
+	}
+	if fc.n > 1 {
+		header(w, HeaderAttempts, strconv.Itoa(fc.n))
+	}
+}
+
+func header(w *bufio.Writer, k, v string) {
+	w.WriteString(k)
+	w.WriteString(": ")
+	w.WriteString(v)
+	w.WriteString("\r\n")
+}
+
+// forward sends the response of the last attempt to the client.
+func (c *fastConn) forward() outcome {
+	fc := &c.call
+	r := fc.r
+	resp := &fc.resp
+	if fc.injected != 0 {
+		fc.pending = false
+		return c.reject(fc.injected, outcomeInjected, "injected fault", "", "")
+	}
+	o := outcomeOK
+	if r.isFailure(resp.Code) {
+		o = outcomeUpstreamError
+	}
+	closes := resp.Close
+	if !resp.NoBody && !resp.Chunked && resp.Length < 0 {
+		fc.keep = false // the body ends when the connection does
+	}
+	w := c.bw
+	c.statusLine(resp.Code, resp.Reason)
+	c.commonHeaders()
+	c.fields(resp.Fields, fc.n > 1, true)
+	if !fc.keep {
+		header(w, "Connection", "close")
+	}
+	w.WriteString("\r\n")
+	up := fc.up
+	br := up.Reader()
+	flush := w.Flush
+	var err error
+	switch {
+	case resp.NoBody:
+	case resp.Chunked:
+		_, err = wire.CopyChunked(w, br, flush)
+	case resp.Length >= 0:
+		_, err = wire.CopyN(w, br, resp.Length, flush)
+	default:
+		_, err = wire.CopyToEOF(w, br, flush)
+	}
+	fc.pending = false
+	if err == nil {
+		err = w.Flush()
+	}
+	fc.release(err == nil && !closes)
+	if err != nil {
+		fc.keep = false
+	}
+	return o
+}
+
+// fields writes the upstream's header fields but the hop-by-hop ones (and
+// those its Connection header names), adding Date when it sent none; the
+// upstream's X-Bulwark-Attempts is replaced when attempts is set. Date is
+// added to a final response only.
+func (c *fastConn) fields(fields []wire.Field, attempts, final bool) {
+	w := c.bw
+	var conn []byte
+	date := false
+	for _, f := range fields {
+		if wire.EqualFold(f.Name, "connection") {
+			conn = f.Value
+		}
+	}
+	for _, f := range fields {
+		switch {
+		case hopByHop(f.Name), conn != nil && listed(conn, f.Name):
+			continue
+		case attempts && wire.EqualFold(f.Name, "x-bulwark-attempts"):
+			continue
+		case wire.EqualFold(f.Name, "date"):
+			date = true
+		}
+		w.Write(f.Name)
+		w.WriteString(": ")
+		w.Write(f.Value)
+		w.WriteString("\r\n")
+	}
+	if !date && final {
+		header(w, "Date", httpDate())
+	}
+}
+
+// hopByHop reports whether a header of this name is not forwarded, either
+// way; Transfer-Encoding and Trailer are, with the chunked body they frame.
+func hopByHop(name []byte) bool {
+	switch len(name) {
+	case 2:
+		return wire.EqualFold(name, "te")
+	case 7:
+		return wire.EqualFold(name, "upgrade")
+	case 10:
+		return wire.EqualFold(name, "connection") || wire.EqualFold(name, "keep-alive")
+	case 16:
+		return wire.EqualFold(name, "proxy-connection")
+	case 18:
+		return wire.EqualFold(name, "proxy-authenticate")
+	case 19:
+		return wire.EqualFold(name, "proxy-authorization")
+	}
+	return false
+}
+
+// listed reports whether the Connection value v names the header name.
+func listed(v, name []byte) bool {
+	for len(v) > 0 {
+		i := 0
+		for i < len(v) && v[i] != ',' {
+			i++
+		}
+		item := trimBlank(v[:i])
+		if len(item) == len(name) && equalFoldBytes(item, name) {
+			return true
+		}
+		if i == len(v) {
+			break
+		}
+		v = v[i+1:]
+	}
+	return false
+}
+
+func trimBlank(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func equalFoldBytes(a, b []byte) bool {
+	for i := range a {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// httpDate returns the current time as an HTTP date, made at most once a
+// second.
+func httpDate() string {
+	now := time.Now().Unix()
+	dateMu.Lock()
+	defer dateMu.Unlock()
+	if now != dateAt {
+		dateAt, dateText = now, time.Unix(now, 0).UTC().Format(http.TimeFormat)
+	}
+	return dateText
+}
+
+var (
+	dateMu   sync.Mutex
+	dateAt   int64
+	dateText string
+)
+
+// fastCall is the state of one request's attempts; each fastConn reuses
+// its own. It is the retry policy's Operation.
+type fastCall struct {
+	c        *fastConn
+	r        *route
+	deadline time.Time // request_timeout's, zero for none
+	n        int       // attempts started
+	prevErr  error     // the error of the previous attempt, when it failed without a response
+	keep     bool      // the client connection stays open after the answer
+	rate     ratelimit.Decision
+	hasRate  bool
+
+	// The response of the last attempt, its head read and its body not:
+	// pending is set while it is held.
+	pending  bool
+	up       *h1.Conn
+	respHead []byte
+	resp     wire.Response
+	injected int // the status chaos answered the last attempt with, 0 for none
+}
+
+func (fc *fastCall) reset(r *route) {
+	*fc = fastCall{c: fc.c, r: r, keep: !fc.c.req.Close, respHead: fc.respHead[:0], resp: wire.Response{Fields: fc.resp.Fields[:0]}}
+}
+
+// retryable reports whether the request may be sent more than once: its
+// method is among the route's retry methods and is idempotent, or it has an
+// Idempotency-Key, as bulwarkhttp.CanRetry for a request without a body.
+func (fc *fastCall) retryable() bool {
+	m := string(fc.c.req.Method) // no allocation: a map key conversion
+	if !fc.r.retryMethods[m] {
+		return false
+	}
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	for _, f := range fc.c.req.Fields {
+		if (wire.EqualFold(f.Name, "idempotency-key") || wire.EqualFold(f.Name, "x-idempotency-key")) && len(f.Value) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// fastStatus is the error of an attempt answered with a status worth
+// retrying; the response is held (fastCall.pending) until the next attempt
+// starts or the client gets it.
+type fastStatus struct {
+	code int
+	wait time.Duration // the upstream's Retry-After, 0 for none
+}
+
+func (e *fastStatus) Error() string { return "upstream answered " + strconv.Itoa(e.code) }
+
+// RetryAfter is the upstream's Retry-After, for the retry policy.
+func (e *fastStatus) RetryAfter() time.Duration { return e.wait }
+
+// Call runs the next attempt: the breaker, then one send under chaos.
+func (fc *fastCall) Call(ctx context.Context) (any, error) {
+	fc.drop()
+	fc.n++
+	r := fc.r
+	var permit breaker.Permit
+	if r.breaker != nil {
+		p, err := r.breaker.br.Allow()
+		if err != nil {
+			if fc.n > 1 && fc.prevErr != nil {
+				// The breaker opened on the previous attempt's failure:
+				// that failure is the answer (as bulwarkhttp).
+				return nil, retry.Permanent(fc.prevErr)
+			}
+			return nil, err
+		}
+		permit = p
+	}
+	r.stats.attempts.Add(1)
+	var err error
+	if r.chaos != nil {
+		_, err = r.chaos.Execute(ctx, fastSend{fc})
+		var inj *injectedStatus
+		if errors.As(err, &inj) {
+			fc.injected, fc.pending, err = inj.code, true, nil
+			fc.resp = wire.Response{Code: inj.code, Fields: fc.resp.Fields[:0]}
+		}
+	} else {
+		err = fc.send(ctx)
+	}
+	code := fc.resp.Code
+	if r.breaker != nil {
+		switch {
+		case err != nil && (ctx.Err() != nil || fc.c.f.hardStopped()):
+			permit.Ignore() // the request's deadline, or the server ended it
+		case err != nil || r.isFailure(code):
+			permit.Failure()
+		default:
+			permit.Done(nil)
+		}
+	}
+	if err != nil {
+		fc.prevErr = err
+		return nil, err
+	}
+	fc.prevErr = nil
+	if r.retry == nil || !r.isFailure(code) {
+		return fc, nil
+	}
+	se := &fastStatus{code: code}
+	if v := fc.headerValue("retry-after"); v != nil {
+		if d, ok := bulwarkhttp.ParseRetryAfter(string(v), time.Now()); ok {
+			if d > bulwarkhttp.DefaultMaxPushback {
+				return fc, nil // longer than the proxy may wait: the client gets it now
+			}
+			se.wait = d
+		}
+	}
+	return fc, se
+}
+
+// headerValue returns the first value of the response header name (lower
+// case), or nil.
+func (fc *fastCall) headerValue(name string) []byte {
+	for _, f := range fc.resp.Fields {
+		if wire.EqualFold(f.Name, name) {
+			return f.Value
+		}
+	}
+	return nil
+}
+
+// fastSend is one send, as chaos's Operation.
+type fastSend struct{ fc *fastCall }
+
+func (s fastSend) Call(ctx context.Context) (any, error) { return nil, s.fc.send(ctx) }
+
+// drop lets go of the response held from the previous attempt. Its body
+// is read and its connection kept when the body has a length of at most
+// maxDrain bytes (as bulwarkhttp drains a response it retries); otherwise
+// the connection is closed.
+func (fc *fastCall) drop() {
+	if !fc.pending {
+		return
+	}
+	fc.pending, fc.injected = false, 0
+	if fc.up == nil {
+		return
+	}
+	resp := &fc.resp
+	reuse := !resp.Close && (resp.NoBody || !resp.Chunked && resp.Length >= 0 && resp.Length <= maxDrain)
+	if reuse && !resp.NoBody {
+		_, err := fc.up.Reader().Discard(int(resp.Length))
+		reuse = err == nil
+	}
+	fc.release(reuse)
+}
+
+// maxDrain is the longest body of a retried response that is read to keep
+// its connection.
+const maxDrain = 64 << 10
+
+// release gives the attempt's upstream connection back to the pool (reuse)
+// or closes it.
+func (fc *fastCall) release(reuse bool) {
+	up := fc.up
+	if up == nil {
+		return
+	}
+	fc.up = nil
+	fc.c.attach(nil)
+	if !reuse {
+		up.NetConn().Close()
+		return
+	}
+	fc.c.f.up.Put(up) // with its deadline: the next user sets or clears it
+}
+
+// send sends the request to the upstream once and reads its response head,
+// under the attempt's deadline: the route's timeout until the head arrives,
+// within request_timeout. 1xx responses are forwarded to the client as they
+// come.
+func (fc *fastCall) send(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx)
+	}
+	r := fc.r
+	c := fc.c
+	var dialBy time.Time // the attempt's deadline for a dial
+	if t := r.cfg.Timeout; t > 0 {
+		dialBy = time.Now().Add(t)
+	}
+	up, err := c.f.up.Get(ctx, r.fastAddr, dialBy)
+	if err != nil {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		return err
+	}
+	nc := up.NetConn()
+	if !c.attach(nc) {
+		nc.Close()
+		c.attach(nil)
+		return errShutdown
+	}
+	fc.up = up
+	start := time.Now()
+	dl, bound := fc.deadline, false
+	if t := r.cfg.Timeout; t > 0 {
+		if a := start.Add(t); dl.IsZero() || a.Before(dl) {
+			dl, bound = a, true
+		}
+	}
+	up.SetDeadline(dl)
+	err = fc.exchange(up)
+	if err == nil {
+		r.stats.upstream.observe(time.Since(start))
+		if bound && !fc.bodyBuffered() {
+			up.SetDeadline(fc.deadline) // the body: request_timeout only
+		}
+		fc.pending = true
+		return nil
+	}
+	fc.release(false)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		switch {
+		case c.f.hardStopped():
+			return errShutdown
+		case bound && !time.Now().Before(dl):
+			r.stats.timeouts.Add(1)
+			return &timeout.ExceededError{Duration: r.cfg.Timeout, Err: err}
+		case !fc.deadline.IsZero():
+			return errRequestTimeout
+		}
+	}
+	return err
+}
+
+// bodyBuffered reports whether the whole body of the response just read is
+// in the upstream connection's buffer.
+func (fc *fastCall) bodyBuffered() bool {
+	resp := &fc.resp
+	return resp.NoBody || resp.Length >= 0 && !resp.Chunked && int64(fc.up.Reader().Buffered()) >= resp.Length
+}
+
+// errShutdown is the error of an attempt the server ended on shutdown.
+var errShutdown = errors.New("sidecar: the proxy is shutting down")
+
+// exchange writes the request on up and reads the final response's head.
+func (fc *fastCall) exchange(up *h1.Conn) error {
+	fc.writeRequest(up.Writer())
+	if err := up.Writer().Flush(); err != nil {
+		return err
+	}
+	head := wire.EqualFold(fc.c.req.Method, "head")
+	max := int(min(fc.c.f.up.MaxHead(), 1<<30))
+	for {
+		var err error
+		fc.respHead, err = wire.ReadHead(up.Reader(), fc.respHead[:0], max)
+		if err != nil {
+			return err
+		}
+		if err := wire.ParseResponse(fc.respHead, head, &fc.resp); err != nil {
+			return err
+		}
+		code := fc.resp.Code
+		if code >= 200 {
+			return nil
+		}
+		if code == http.StatusSwitchingProtocols {
+			return errors.New("sidecar: upstream switched protocols on a request that asked for no upgrade")
+		}
+		// A 1xx (103 Early Hints): to the client now, as ReverseProxy.
+		c := fc.c
+		c.statusLine(code, fc.resp.Reason)
+		c.commonHeaders()
+		c.fields(fc.resp.Fields, false, false)
+		c.bw.WriteString("\r\n")
+		if err := c.bw.Flush(); err != nil {
+			fc.keep = false
+		}
+	}
+}
+
+// writeRequest writes the request head to the upstream, as the route's
+// ReverseProxy would: the target joined to the upstream URL (strip_prefix
+// applied), Host the upstream's, the client's fields but hop-by-hop ones
+// and those the proxy sets (X-Forwarded-*, Forwarded, X-Real-Ip), then
+// X-Forwarded-For, -Host, -Proto and X-Real-Ip.
+func (fc *fastCall) writeRequest(w *bufio.Writer) {
+	r := fc.r
+	req := &fc.c.req
+	w.Write(req.Method)
+	w.WriteByte(' ')
+	w.WriteString(r.fastPath)
+	path := req.Path
+	if r.cfg.StripPrefix {
+		path = path[len(r.cfg.Prefix):]
+		for len(path) > 0 && path[0] == '/' {
+			path = path[1:]
+		}
+		w.WriteByte('/')
+	}
+	w.Write(path)
+	switch {
+	case r.fastQuery != "" && len(req.Query) > 0:
+		w.WriteByte('?')
+		w.WriteString(r.fastQuery)
+		w.WriteByte('&')
+		w.Write(req.Query)
+	case r.fastQuery != "":
+		w.WriteByte('?')
+		w.WriteString(r.fastQuery)
+	case req.Query != nil:
+		w.WriteByte('?')
+		w.Write(req.Query)
+	}
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.WriteString(r.upstream.Host)
+	w.WriteString("\r\n")
+	for _, f := range req.Fields {
+		if hopByHop(f.Name) || forwardedField(f.Name) {
+			continue
+		}
+		w.Write(f.Name)
+		w.WriteString(": ")
+		w.Write(f.Value)
+		w.WriteString("\r\n")
+	}
+	client, xff := fc.clientIP()
+	header(w, "X-Forwarded-For", xff)
+	w.WriteString("X-Forwarded-Host: ")
+	w.Write(req.Host)
+	w.WriteString("\r\nX-Forwarded-Proto: http\r\n")
+	header(w, "X-Real-Ip", client)
+	w.WriteString("\r\n")
+}
+
+// forwardedField reports whether the client's field name is one the proxy
+// sets itself (or, for Forwarded, drops as ReverseProxy does).
+func forwardedField(name []byte) bool {
+	switch len(name) {
+	case 9:
+		return wire.EqualFold(name, "forwarded") || wire.EqualFold(name, "x-real-ip")
+	case 15:
+		return wire.EqualFold(name, "x-forwarded-for")
+	case 16:
+		return wire.EqualFold(name, "x-forwarded-host")
+	case 17:
+		return wire.EqualFold(name, "x-forwarded-proto")
+	}
+	return false
+}
+
+// clientIP returns the client's address and the X-Forwarded-For to send:
+// the peer's, unless trusted_proxies trust it (then the header's, as
+// route.forwarded).
+func (fc *fastCall) clientIP() (client, xff string) {
+	c := fc.c
+	r := fc.r
+	if len(r.trusted) == 0 {
+		return c.peer, c.peer
+	}
+	req := &http.Request{RemoteAddr: c.remote, Header: http.Header{}}
+	for _, f := range c.req.Fields {
+		if wire.EqualFold(f.Name, "x-forwarded-for") {
+			req.Header.Add("X-Forwarded-For", string(f.Value))
+		}
+	}
+	client, xff = r.clientIP(req), c.peer
+	if prior := req.Header.Values("X-Forwarded-For"); len(prior) > 0 && r.fromTrusted(req) {
+		xff = joinComma(prior) + ", " + c.peer
+	}
+	return client, xff
+}
+
+func joinComma(v []string) string {
+	out := v[0]
+	for _, s := range v[1:] {
+		out += ", " + s
+	}
+	return out
+}
+
+// handoffListener is the listener of net/http's server on the fast path:
+// it accepts the connections the fast path hands over.
+type handoffListener struct {
+	addr   net.Addr
+	conns  chan net.Conn
+	mu     sync.Mutex
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newHandoffListener(addr net.Addr) *handoffListener {
+	return &handoffListener{addr: addr, conns: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+// deliver hands c to the server, or reports false when the listener is
+// closed.
+func (l *handoffListener) deliver(c net.Conn) bool {
+	select {
+	case l.conns <- c:
+		return true
+	case <-l.closed:
+		return false
+	}
+}
+
+func (l *handoffListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *handoffListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *handoffListener) Addr() net.Addr { return l.addr }
+
+// prefixConn is a connection whose first bytes were already read: Read
+// returns them before reading the connection.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (c *prefixConn) Read(p []byte) (int, error) {
+	if len(c.prefix) > 0 {
+		n := copy(p, c.prefix)
+		c.prefix = c.prefix[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
