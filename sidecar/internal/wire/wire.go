@@ -50,7 +50,9 @@ func ReadHead(br *bufio.Reader, dst []byte, max int) ([]byte, error) {
 			dst = dst[:start]
 			continue
 		}
-		if bytes.HasSuffix(dst[start:], []byte("\r\n\r\n")) || bytes.HasSuffix(dst[start:], []byte("\n\n")) {
+		// A blank line ends the head, CRLF or LF after a line ending in
+		// either (as net/http reads it): "\n\r\n" covers "\r\n\r\n".
+		if bytes.HasSuffix(dst[start:], []byte("\n\r\n")) || bytes.HasSuffix(dst[start:], []byte("\n\n")) {
 			return dst, nil
 		}
 	}
@@ -72,7 +74,7 @@ type Request struct {
 // reports false for anything but an HTTP/1.1 request whose target is a
 // clean absolute path (no "." or ".." segment, no empty segment, no '%' in
 // the path, no backslash), with exactly one valid Host, no body (no
-// Transfer-Encoding, Content-Length absent or 0), no Expect, Upgrade, TE or
+// Transfer-Encoding, Content-Length absent or one of 0), no Expect, Upgrade, TE or
 // Trailer, a Connection of only "close" or "keep-alive", and header lines
 // that are well-formed tokens and values ending in CRLF.
 func ParseRequest(head []byte, r *Request) bool {
@@ -100,7 +102,7 @@ func ParseRequest(head []byte, r *Request) bool {
 	if !ok {
 		return false
 	}
-	hosts := 0
+	hosts, lengths := 0, 0
 	n := 0
 	for _, f := range fields {
 		switch {
@@ -109,7 +111,10 @@ func ParseRequest(head []byte, r *Request) bool {
 			r.Host = f.Value
 			continue
 		case equalFold(f.Name, "content-length"):
-			if string(f.Value) != "0" {
+			// Only one: net/http merges equal ones into one field,
+			// which would not be the fields forwarded here.
+			lengths++
+			if string(f.Value) != "0" || lengths > 1 {
 				return false
 			}
 		case equalFold(f.Name, "connection"):
@@ -141,10 +146,8 @@ func parseTarget(r *Request) bool {
 	path := t
 	if q := bytes.IndexByte(t, '?'); q >= 0 {
 		path, r.Query = t[:q], t[q+1:]
-		for _, c := range r.Query {
-			if !queryChar[c] {
-				return false
-			}
+		if !validQuery(r.Query) {
+			return false
 		}
 	}
 	r.Path = path
@@ -169,6 +172,27 @@ func parseTarget(r *Request) bool {
 	}
 	return true
 }
+
+// validQuery reports whether q is a query net/url parses without an error
+// (no ';', each '%' followed by two hex digits), so that ReverseProxy would
+// forward it as it is: it drops the parameters of a query it cannot parse.
+func validQuery(q []byte) bool {
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if !queryChar[c] {
+			return false
+		}
+		if c == '%' {
+			if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
 // Response is the parsed head of an upstream's response.
 type Response struct {
@@ -218,30 +242,36 @@ func ParseResponse(h []byte, head bool, r *Response) error {
 	if !ok {
 		return ErrMalformed
 	}
+	var length []byte // the first Content-Length
 	lengths := 0
-	r.Close = http10
+	closes, keepAlive := false, false
 	for _, f := range fields {
 		switch {
 		case equalFold(f.Name, "content-length"):
+			// Several must be equal as sent, as net/http wants them.
 			n, ok := parseLength(f.Value)
-			if !ok || lengths > 0 && n != r.Length {
+			if !ok || lengths > 0 && !bytes.Equal(f.Value, length) {
 				return ErrMalformed
 			}
 			lengths++
-			r.Length = n
+			r.Length, length = n, f.Value
 		case equalFold(f.Name, "transfer-encoding"):
 			if !equalFold(f.Value, "chunked") || r.Chunked {
 				return ErrMalformed
 			}
 			r.Chunked = true
 		case equalFold(f.Name, "connection"):
-			if hasToken(f.Value, "close") {
-				r.Close = true
-			} else if http10 && hasToken(f.Value, "keep-alive") {
-				r.Close = false
+			// A close in any field wins (net/http's shouldClose).
+			closes = closes || hasToken(f.Value, "close")
+			keepAlive = keepAlive || hasToken(f.Value, "keep-alive")
+		case equalFold(f.Name, "trailer"):
+			// Framing fields announced as trailers: net/http refuses them.
+			if hasToken(f.Value, "content-length") || hasToken(f.Value, "transfer-encoding") || hasToken(f.Value, "trailer") {
+				return ErrMalformed
 			}
 		}
 	}
+	r.Close = closes || http10 && !keepAlive
 	if r.Chunked {
 		if lengths > 0 || http10 {
 			return ErrMalformed // both framings, or chunked from HTTP/1.0: smuggling's shapes
@@ -403,7 +433,7 @@ func init() {
 		// Not "!'()*": net/url escapes them in a path it rebuilds
 		// (strip_prefix), so they would not reach the upstream as sent.
 		pathChar[c] = alnum || bytes.IndexByte([]byte("-._~$&+,;=:@/"), byte(c)) >= 0
-		queryChar[c] = pathChar[c] || bytes.IndexByte([]byte("?%!'()*"), byte(c)) >= 0
+		queryChar[c] = c != ';' && (pathChar[c] || bytes.IndexByte([]byte("?%!'()*"), byte(c)) >= 0)
 		hostChar[c] = alnum || bytes.IndexByte([]byte("-._:[]"), byte(c)) >= 0
 	}
 }
@@ -502,7 +532,8 @@ func chunkLine(br *bufio.Reader) ([]byte, error) {
 }
 
 // chunkSize parses the hexadecimal size at the start of a chunk-size line
-// (at most 15 digits: no overflow), before any extension.
+// (at most 15 digits: no overflow), before any extension (";" right after
+// the size) or trailing blanks.
 func chunkSize(line []byte) (int64, bool) {
 	var n int64
 	i := 0
@@ -529,7 +560,10 @@ end:
 		return 0, false
 	}
 	rest := line[i : len(line)-2]
-	if len(rest) > 0 && rest[0] != ';' && rest[0] != ' ' && rest[0] != '\t' {
+	// An extension follows the size at once: net/http refuses blanks
+	// between them (the BWS RFC 9112 allows), and takes a size followed
+	// by blanks and more for a bad size. Trailing blanks it ignores.
+	if len(trim(rest)) > 0 && rest[0] != ';' {
 		return 0, false
 	}
 	for _, c := range rest {
