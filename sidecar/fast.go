@@ -55,20 +55,26 @@ type fastServer struct {
 	conns    map[*fastConn]bool // true: between requests
 	shutting bool
 	wg       sync.WaitGroup
+	quit     chan struct{} // closed by shutdown: stops the watchdog
 }
 
 func newFastServer(s *Server, up *h1.Transport, addr net.Addr) *fastServer {
 	ctx, stop := context.WithCancel(context.Background())
-	return &fastServer{s: s, up: up, handoff: newHandoffListener(addr), conns: map[*fastConn]bool{}, ctx: ctx, stop: stop}
+	return &fastServer{s: s, up: up, handoff: newHandoffListener(addr), conns: map[*fastConn]bool{}, ctx: ctx, stop: stop,
+		quit: make(chan struct{})}
 }
 
 // serve accepts connections on ln until it is closed.
 func (f *fastServer) serve(ln net.Listener) error {
+	f.wg.Add(1)
+	go f.watchdog()
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() { // as net/http: EMFILE and the like
+			// As net/http's server: a temporary error (EMFILE, ENFILE,
+			// ECONNABORTED) is waited out, 5 ms doubling up to 1 s.
+			if ne, ok := err.(interface{ Temporary() bool }); ok && ne.Temporary() {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				time.Sleep(delay)
 				continue
@@ -105,6 +111,7 @@ func (f *fastServer) shutdown(ctx context.Context) error {
 	}
 	f.mu.Unlock()
 	f.handoff.Close()
+	close(f.quit)
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()
 	select {
@@ -176,13 +183,24 @@ type fastConn struct {
 	rdl    time.Time // the read deadline set on nc
 	wdl    time.Time // the write deadline set on nc, zero for none
 
+	src pendingReader // under br: nc, after the byte a watch read
+
 	mu      sync.Mutex
 	up      net.Conn // the upstream connection of the attempt in flight
 	aborted bool
+	// The request in flight, for the client watch (watch.go): when it
+	// started (zero between requests), its context, whether a watch runs.
+	started  time.Time
+	ctx      *requestCtx
+	watching bool
+	watched  chan struct{} // closed when the watch ends
+	gone     bool          // the watch found the client gone
 }
 
 func newFastConn(f *fastServer, nc net.Conn) *fastConn {
-	c := &fastConn{f: f, nc: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}
+	c := &fastConn{f: f, nc: nc, bw: bufio.NewWriterSize(nc, 4<<10)}
+	c.src.nc = nc
+	c.br = bufio.NewReaderSize(&c.src, 4<<10)
 	c.remote = nc.RemoteAddr().String()
 	c.peer = c.remote
 	if h, _, err := net.SplitHostPort(c.remote); err == nil {
@@ -221,17 +239,19 @@ func (c *fastConn) serve() {
 		}
 		c.f.forget(c)
 	}()
+	wait := readHeaderTimeout // as net/http: a new connection's first request must come as fast as its head
 	for {
 		if c.br.Buffered() == 0 {
-			c.readDeadline(time.Now().Add(idleTimeout))
+			c.readDeadline(time.Now().Add(wait))
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
 		}
+		wait = idleTimeout
 		if !c.f.active(c) {
 			return
 		}
-		if b, _ := c.br.Peek(c.br.Buffered()); !bytes.Contains(b, crlfcrlf) {
+		if b, _ := c.br.Peek(c.br.Buffered()); !headBuffered(b) {
 			c.rdl = time.Now().Add(readHeaderTimeout)
 			c.nc.SetReadDeadline(c.rdl)
 		}
@@ -256,6 +276,12 @@ func (c *fastConn) serve() {
 }
 
 var crlfcrlf = []byte("\r\n\r\n")
+
+// headBuffered reports whether b, the bytes buffered, hold a whole request
+// head: then reading it needs no deadline of its own.
+func headBuffered(b []byte) bool {
+	return len(b) > 0 && b[0] != '\r' && b[0] != '\n' && bytes.Contains(b, crlfcrlf)
+}
 
 // deadlineSlack is how far a deadline the fast path keeps set on a client
 // connection may be earlier than the one it wants: each request would
@@ -342,17 +368,19 @@ func (c *fastConn) serveRequest(r *route) bool {
 	st.requests.Add(1)
 	fc := &c.call
 	fc.reset(r)
-	ctx := c.f.ctx
 	if d := r.cfg.RequestTimeout; d > 0 {
 		fc.deadline = start.Add(d)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadlineCause(ctx, fc.deadline, errRequestTimeout)
-		defer cancel()
 		c.writeDeadline(fc.deadline.Add(writeGrace))
 	} else {
 		c.writeDeadline(time.Time{})
 	}
+	ctx := newRequestCtx(c.f.ctx, fc.deadline)
+	c.begin(start, ctx)
 	o := c.proxy(ctx, r)
+	if c.end() {
+		o, fc.keep = outcomeClientGone, false
+	}
+	ctx.cancel()
 	if n := fc.n; n > 1 {
 		st.retried.Add(1)
 	}
@@ -405,6 +433,9 @@ func (c *fastConn) failed(err error) outcome {
 	fc := &c.call
 	var open *breaker.OpenError
 	switch {
+	case errors.Is(err, errClientGone):
+		fc.keep = false
+		return outcomeClientGone // nobody reads an answer
 	case c.f.hardStopped():
 		fc.keep = false
 		c.rejectReason(http.StatusServiceUnavailable, "shutdown", "the proxy is shutting down", "Retry-After", "1")
@@ -462,8 +493,7 @@ func (c *fastConn) rejectReason(code int, reason, msg, k, v string) {
 func (c *fastConn) statusLine(code int, reason []byte) {
 	w := c.bw
 	w.WriteString("HTTP/1.1 ")
-	var b [3]byte
-	w.Write(strconv.AppendInt(b[:0], int64(code), 10))
+	writeInt(w, int64(code))
 	w.WriteByte(' ')
 	if reason != nil {
 		w.Write(reason)
@@ -480,13 +510,29 @@ func (c *fastConn) commonHeaders() {
 	w := c.bw
 	if fc.hasRate {
 		d := fc.rate
-		header(w, "RateLimit-Limit", strconv.Itoa(d.Limit))
-		header(w, "RateLimit-Remaining", strconv.Itoa(max(d.Remaining, 0)))
-		header(w, "RateLimit-Reset", strconv.FormatInt(max(int64(math.Ceil(d.ResetAfter.Seconds())), 0), 10)) // as bulwarkhttp.SetRateLimitHeaders
+		intHeader(w, "RateLimit-Limit", int64(d.Limit))
+		intHeader(w, "RateLimit-Remaining", int64(max(d.Remaining, 0)))
+		intHeader(w, "RateLimit-Reset", max(int64(math.Ceil(d.ResetAfter.Seconds())), 0)) // as bulwarkhttp.SetRateLimitHeaders
 	}
 	if fc.n > 1 {
-		header(w, HeaderAttempts, strconv.Itoa(fc.n))
+		intHeader(w, HeaderAttempts, int64(fc.n))
 	}
+}
+
+// intHeader writes the header k with the decimal value v.
+func intHeader(w *bufio.Writer, k string, v int64) {
+	w.WriteString(k)
+	w.WriteString(": ")
+	writeInt(w, v)
+	w.WriteString("\r\n")
+}
+
+// writeInt writes v in decimal, in the writer's own buffer.
+func writeInt(w *bufio.Writer, v int64) {
+	if w.Available() < 20 {
+		w.Flush() // an error stays in w, for the next Flush
+	}
+	w.Write(strconv.AppendInt(w.AvailableBuffer(), v, 10))
 }
 
 func header(w *bufio.Writer, k, v string) {
@@ -510,13 +556,16 @@ func (c *fastConn) forward() outcome {
 		o = outcomeUpstreamError
 	}
 	closes := resp.Close
-	if !resp.NoBody && !resp.Chunked && resp.Length < 0 {
-		fc.keep = false // the body ends when the connection does
-	}
+	// A body that ends when the upstream closes is sent chunked, as
+	// net/http's server does: the client can tell its end from a cut.
+	rechunk := !resp.NoBody && !resp.Chunked && resp.Length < 0
 	w := c.bw
 	c.statusLine(resp.Code, resp.Reason)
 	c.commonHeaders()
 	c.fields(resp.Fields, fc.n > 1, true)
+	if rechunk {
+		header(w, "Transfer-Encoding", "chunked")
+	}
 	if !fc.keep {
 		header(w, "Connection", "close")
 	}
@@ -532,7 +581,10 @@ func (c *fastConn) forward() outcome {
 	case resp.Length >= 0:
 		_, err = wire.CopyN(w, br, resp.Length, flush)
 	default:
-		_, err = wire.CopyToEOF(w, br, flush)
+		_, err = wire.CopyToEOF(chunker{w}, br, flush)
+		if err == nil {
+			_, err = w.WriteString("0\r\n\r\n")
+		}
 	}
 	fc.pending = false
 	if err == nil {
@@ -545,22 +597,39 @@ func (c *fastConn) forward() outcome {
 	return o
 }
 
+// chunker writes each Write as one chunk.
+type chunker struct{ w *bufio.Writer }
+
+func (c chunker) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.w.Available() < 20 {
+		c.w.Flush()
+	}
+	c.w.Write(strconv.AppendInt(c.w.AvailableBuffer(), int64(len(p)), 16))
+	c.w.WriteString("\r\n")
+	c.w.Write(p)
+	_, err := c.w.WriteString("\r\n")
+	return len(p), err
+}
+
 // fields writes the upstream's header fields but the hop-by-hop ones (and
 // those its Connection header names), adding Date when it sent none; the
 // upstream's X-Bulwark-Attempts is replaced when attempts is set. Date is
 // added to a final response only.
 func (c *fastConn) fields(fields []wire.Field, attempts, final bool) {
 	w := c.bw
-	var conn []byte
+	conns := 0 // Connection fields
 	date := false
 	for _, f := range fields {
 		if wire.EqualFold(f.Name, "connection") {
-			conn = f.Value
+			conns++
 		}
 	}
 	for _, f := range fields {
 		switch {
-		case hopByHop(f.Name), conn != nil && listed(conn, f.Name):
+		case hopByHop(f.Name), conns > 0 && namedByConnection(fields, f.Name):
 			continue
 		case attempts && wire.EqualFold(f.Name, "x-bulwark-attempts"):
 			continue
@@ -593,6 +662,17 @@ func hopByHop(name []byte) bool {
 		return wire.EqualFold(name, "proxy-authenticate")
 	case 19:
 		return wire.EqualFold(name, "proxy-authorization")
+	}
+	return false
+}
+
+// namedByConnection reports whether a Connection field of fields names the
+// header name.
+func namedByConnection(fields []wire.Field, name []byte) bool {
+	for _, f := range fields {
+		if wire.EqualFold(f.Name, "connection") && listed(f.Value, name) {
+			return true
+		}
 	}
 	return false
 }
@@ -740,10 +820,11 @@ func (fc *fastCall) Call(ctx context.Context) (any, error) {
 	var err error
 	if r.chaos != nil {
 		_, err = r.chaos.Execute(ctx, fastSend{fc})
-		var inj *injectedStatus
-		if errors.As(err, &inj) {
-			fc.injected, fc.pending, err = inj.code, true, nil
-			fc.resp = wire.Response{Code: inj.code, Fields: fc.resp.Fields[:0]}
+		if err != nil {
+			if code, ok := injectedCode(err); ok {
+				fc.injected, fc.pending, err = code, true, nil
+				fc.resp = wire.Response{Code: code, Fields: fc.resp.Fields[:0]}
+			}
 		}
 	} else {
 		err = fc.send(ctx)
@@ -777,6 +858,15 @@ func (fc *fastCall) Call(ctx context.Context) (any, error) {
 		}
 	}
 	return fc, se
+}
+
+// injectedCode returns the status of chaos's injected error err.
+func injectedCode(err error) (int, bool) {
+	var inj *injectedStatus
+	if errors.As(err, &inj) {
+		return inj.code, true
+	}
+	return 0, false
 }
 
 // headerValue returns the first value of the response header name (lower
@@ -841,8 +931,8 @@ func (fc *fastCall) release(reuse bool) {
 // within request_timeout. 1xx responses are forwarded to the client as they
 // come.
 func (fc *fastCall) send(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return context.Cause(ctx)
+	if ctx.Err() != nil {
+		return fc.ended()
 	}
 	r := fc.r
 	c := fc.c
@@ -853,7 +943,7 @@ func (fc *fastCall) send(ctx context.Context) error {
 	up, err := c.f.up.Get(ctx, r.fastAddr, dialBy)
 	if err != nil {
 		if ctx.Err() != nil {
-			return context.Cause(ctx)
+			return fc.ended()
 		}
 		return err
 	}
@@ -884,6 +974,8 @@ func (fc *fastCall) send(ctx context.Context) error {
 	fc.release(false)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		switch {
+		case c.isGone():
+			return errClientGone
 		case c.f.hardStopped():
 			return errShutdown
 		case bound && !time.Now().Before(dl):
@@ -901,6 +993,18 @@ func (fc *fastCall) send(ctx context.Context) error {
 func (fc *fastCall) bodyBuffered() bool {
 	resp := &fc.resp
 	return resp.NoBody || resp.Length >= 0 && !resp.Chunked && int64(fc.up.Reader().Buffered()) >= resp.Length
+}
+
+// ended returns the error of an attempt whose request's context ended:
+// the server's shutdown, or request_timeout.
+func (fc *fastCall) ended() error {
+	switch {
+	case fc.c.isGone():
+		return errClientGone
+	case fc.c.f.hardStopped():
+		return errShutdown
+	}
+	return errRequestTimeout
 }
 
 // errShutdown is the error of an attempt the server ended on shutdown.

@@ -29,12 +29,14 @@ var ErrTooLarge = errors.New("wire: message head too large")
 // ReadHead appends to dst the bytes of one message head read from br, up to
 // and including the blank line that ends it, and returns them. It fails
 // with ErrTooLarge, returning what it read, once the head would pass max
-// bytes; a read error is returned as it is, with what was read.
+// bytes (blank lines before it included); a read error is returned as it
+// is, with what was read.
 func ReadHead(br *bufio.Reader, dst []byte, max int) ([]byte, error) {
 	start := len(dst)
+	skipped := 0 // blank lines before the head count against max
 	for {
 		line, err := br.ReadSlice('\n')
-		if len(dst)-start+len(line) > max {
+		if skipped+len(dst)-start+len(line) > max {
 			return append(dst, line...), ErrTooLarge
 		}
 		dst = append(dst, line...)
@@ -47,6 +49,7 @@ func ReadHead(br *bufio.Reader, dst []byte, max int) ([]byte, error) {
 		n := len(dst) - start
 		if n == 2 && dst[start] == '\r' || n == 1 {
 			// Blank lines before a request line (RFC 9112, 2.2): skip.
+			skipped += n
 			dst = dst[:start]
 			continue
 		}

@@ -582,7 +582,7 @@ func TestReadHead(t *testing.T) {
 		{"LF CRLF", "GET / HTTP/1.1\r\nHost: h\n\r\nNEXT", 4096, 100, "GET / HTTP/1.1\r\nHost: h\n\r\n", nil},
 		{"no fields", "GET / HTTP/1.1\r\n\r\n", 4096, 100, "GET / HTTP/1.1\r\n\r\n", nil},
 		{"leading blank lines", "\r\n\n\r\nGET / HTTP/1.1\r\n\r\n", 4096, 100, "GET / HTTP/1.1\r\n\r\n", nil},
-		{"leading blank lines beyond max", strings.Repeat("\r\n", 100) + "GET / HTTP/1.1\r\n\r\n", 16, 20, "GET / HTTP/1.1\r\n\r\n", nil},
+		{"leading blank lines beyond max", strings.Repeat("\r\n", 100) + "GET / HTTP/1.1\r\n\r\n", 16, 20, "\r\n", ErrTooLarge}, // they count against max
 		{"lines longer than the buffer", "GET / HTTP/1.1\r\n" + long + long + "\r\nNEXT", 16, 1000, "GET / HTTP/1.1\r\n" + long + long + "\r\n", nil},
 		{"CR at a buffer's end", "GET / HTTP/1.1\r\nX: 0123456789\r\n\r\n", 16, 1000, "GET / HTTP/1.1\r\nX: 0123456789\r\n\r\n", nil},
 		{"exactly max", "GET / HTTP/1.1\r\n\r\nNEXT", 4096, 18, "GET / HTTP/1.1\r\n\r\n", nil},
@@ -981,5 +981,18 @@ func TestParseResponseAllocs(t *testing.T) {
 	var r Response
 	if n := testing.AllocsPerRun(100, func() { ParseResponse(h, false, &r) }); n != 0 {
 		t.Errorf("ParseResponse allocates %v times", n)
+	}
+}
+
+// Blank lines before a head count against the limit: an endless stream of
+// them ends with ErrTooLarge, not only with a read deadline.
+func TestReadHeadBlankLinesCount(t *testing.T) {
+	br := bufio.NewReader(strings.NewReader(strings.Repeat("\r\n", 100) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	if _, err := ReadHead(br, nil, 150); err != ErrTooLarge {
+		t.Fatalf("err = %v, want ErrTooLarge", err)
+	}
+	br = bufio.NewReader(strings.NewReader(strings.Repeat("\r\n", 10) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	if h, err := ReadHead(br, nil, 150); err != nil || string(h) != "GET / HTTP/1.1\r\nHost: a\r\n\r\n" {
+		t.Fatalf("ReadHead = %q, %v", h, err)
 	}
 }
