@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side cost of proxies on loopback, measured with wrk in one run:
 # the upstream direct, HAProxy, nginx, Caddy, a stock httputil.ReverseProxy
-# and `bulwark run` with every policy on its route (at GOGC=100 and at its
-# default GOGC=400), then the experiments of engines/. For each: requests/s,
-# p50 and p99 latency (wrk --latency) and the CPU time per request of the
-# proxy's processes (utime + stime from /proc, summed over its children).
-# Then a CPU profile of the sidecar under the same load (top functions).
+# and `bulwark run` with every policy on its route (at GOGC=100, at its
+# default GOGC=400, and with fast_path: true), then the experiments of
+# engines/. For each: requests/s, p50 and p99 latency (wrk --latency) and
+# the CPU time per request of the proxy's processes (utime + stime from
+# /proc, summed over its children). Then CPU profiles of the sidecar under
+# the same load, without and with the fast path (top functions).
 #
 #   apt-get install -y wrk haproxy nginx caddy   # Debian packages
 #   cd bench/proxy && ./run.sh                   # DUR=10s CONNS=64 THREADS=2
@@ -183,6 +184,13 @@ measure "bulwark run, every policy" 18084 "$PID"
 kill "$PID"
 wait "$PID" 2>/dev/null || true
 
+# The same config with the fast path on (docs/sidecar.md, "The fast path").
+{ echo "fast_path: true"; cat "$work/bulwark.yaml"; } >"$work/fast.yaml"
+start bulwark "$work/bulwark" run -config "$work/fast.yaml"
+measure "bulwark run, every policy, fast_path: true" 18084 "$PID"
+kill "$PID"
+wait "$PID" 2>/dev/null || true
+
 # engines/: the same sidecar on net/http's upstream client (as before it
 # had its own) and on an experimental server loop that skips what a real
 # server needs; see engines/main.go.
@@ -201,16 +209,19 @@ echo "| proxy | requests/s | p50 | p99 | CPU µs/request | errors |"
 echo "|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 
-# Where the sidecar's time goes: a CPU profile under the same load.
-start profiled "$work/profiled" -config "$work/bulwark.yaml" -cpuprofile "$work/cpu.pprof" -after "$WARM" -for "$DUR"
-wait_port 18084
-wrk -t"$THREADS" -c"$CONNS" -d"$WARM" "http://127.0.0.1:18084/" >/dev/null
-wrk -t"$THREADS" -c"$CONNS" -d"$DUR" "http://127.0.0.1:18084/" >/dev/null
-sleep 1
-kill "$PID"
-wait "$PID" 2>/dev/null || true
-echo
-echo "CPU profile of the sidecar (go tool pprof -top), flat and cumulative:"
-go tool pprof -top -nodecount=30 "$work/profiled" "$work/cpu.pprof" 2>/dev/null | sed -n '1,40p'
-echo
-go tool pprof -top -cum -nodecount=40 "$work/profiled" "$work/cpu.pprof" 2>/dev/null | sed -n '6,46p'
+# Where the sidecar's time goes: a CPU profile under the same load, on
+# net/http's server and on the fast path.
+for cfg in bulwark fast; do
+	start profiled "$work/profiled" -config "$work/$cfg.yaml" -cpuprofile "$work/cpu.pprof" -after "$WARM" -for "$DUR"
+	wait_port 18084
+	wrk -t"$THREADS" -c"$CONNS" -d"$WARM" "http://127.0.0.1:18084/" >/dev/null
+	wrk -t"$THREADS" -c"$CONNS" -d"$DUR" "http://127.0.0.1:18084/" >/dev/null
+	sleep 1
+	kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	echo
+	echo "CPU profile of the sidecar, $cfg.yaml (go tool pprof -top), flat and cumulative:"
+	go tool pprof -top -nodecount=30 "$work/profiled" "$work/cpu.pprof" 2>/dev/null | sed -n '1,40p'
+	echo
+	go tool pprof -top -cum -nodecount=40 "$work/profiled" "$work/cpu.pprof" 2>/dev/null | sed -n '6,46p'
+done
