@@ -82,15 +82,6 @@ func attackServeCtl(t *testing.T, fast bool, yaml string, args ...any) (addr str
 	return pl.Addr().String(), cancel, out
 }
 
-// defect skips a test that shows a defect of the fast path, unless
-// BULWARK_ATTACK_DEFECTS=1 (then it runs, and fails until it is fixed).
-func defect(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("BULWARK_ATTACK_DEFECTS") != "1" {
-		t.Skip("defect: " + what)
-	}
-}
-
 func addrOf(f *fixture) string { return strings.TrimPrefix(f.proxy.URL, "http://") }
 
 // paths runs a subtest for the fast path and for net/http.
@@ -859,11 +850,14 @@ func TestFastAttackRequestTimeoutWall(t *testing.T) {
 		}
 		start := time.Now()
 		got, end := rawExchange(t, addrOf(f), "GET /bulk/ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", nil, 3*time.Second, "X-Bulwark-Reason")
-		// (net/http answers 502 bad_gateway here at times, not 504: the
-		// slot comes free just before the deadline, and the dial fails on
-		// the context's deadline before its cause is set.)
-		if d := time.Since(start); d > limit || len(got) != 1 || fast && !strings.HasPrefix(got[0], "504 ") {
-			t.Errorf("bulkhead wait: %q ended by %s after %v; want 504 within %v", got, end, d.Round(time.Millisecond), limit)
+		// The slot comes free at the first request's deadline, just
+		// before this one's: it is answered 504, or 200 when the upstream
+		// answered in the moment left; never 502 (net/http's path answered
+		// 502 bad_gateway here at times: the dial failed on the context's
+		// deadline before its cause was set).
+		ok := len(got) == 1 && (strings.HasPrefix(got[0], "504 ") || strings.HasPrefix(got[0], "200 \"ok\""))
+		if d := time.Since(start); d > limit || !ok {
+			t.Errorf("bulkhead wait: %q ended by %s after %v; want 504 (or 200) within %v", got, end, d.Round(time.Millisecond), limit)
 		}
 		t.Logf("bulkhead wait: %q", got)
 		wg.Wait()
@@ -1010,10 +1004,10 @@ func TestFastAttackShutdownHard(t *testing.T) {
 // longer. Two shapes: a connection silent from the start, and one that
 // sends only blank lines.
 func TestFastAttackSlowHeadTimeout(t *testing.T) {
-	defect(t, "a connection silent from the start, or sending only \"\r\n\r\n\", is held idleTimeout (2 min), not readHeaderTimeout (10 s) as net/http does")
-	if testing.Short() {
-		t.Skip("takes 10 s")
-	}
+	// Was a defect: such a connection was held idleTimeout (2 min), not
+	// readHeaderTimeout (10 s) as net/http does. It takes 10 s: in
+	// parallel with the rest of the package.
+	t.Parallel()
 	u := upstream(t, func(w http.ResponseWriter, r *http.Request) {})
 	paths(t, func(t *testing.T, fast bool) {
 		f := attackServe(t, fast, oneRoute, u.URL)

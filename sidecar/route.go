@@ -75,6 +75,8 @@ type requestInfo struct {
 	// forwarding one), and modifyResponse sets them again.
 	rate ratelimit.Decision
 	hdr  http.Header
+
+	deadline time.Time // request_timeout's, zero for none
 }
 
 type infoKey struct{}
@@ -185,6 +187,7 @@ func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		var cancel context.CancelFunc
 		ctx, cancel = clock.WithTimeout(ctx, r.cfg.clock, d, errRequestTimeout) // the real clock but in bulwark simulate
 		defer cancel()
+		info.deadline = clock.Now(r.cfg.clock).Add(d)
 		if r.cfg.clock == nil {
 			// Writing the answer has a deadline too: a client that does
 			// not read it would otherwise hold this handler, and its
@@ -346,7 +349,9 @@ func (r *route) proxyError(w http.ResponseWriter, req *http.Request, err error) 
 		info.outcome = outcomeBadRequest
 		w.Header().Set("Connection", "close")
 		reject(w, http.StatusBadRequest, outcomeBadRequest, "malformed request body")
-	case context.Cause(req.Context()) == errRequestTimeout:
+	case context.Cause(req.Context()) == errRequestTimeout || !info.deadline.IsZero() && !clock.Now(r.cfg.clock).Before(info.deadline):
+		// (The second: an attempt can fail on the deadline, a dial
+		// bounded by it, before the context's timer has set the cause.)
 		info.outcome = outcomeTimeout
 		reject(w, http.StatusGatewayTimeout, outcomeTimeout, "request timed out")
 	case errors.As(err, &open):
