@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bulwark-go/bulwark/breaker"
@@ -47,21 +48,26 @@ type fastServer struct {
 	handoff *handoffListener
 
 	// ctx is the parent of every request's context; it ends when
-	// shutdown ends the requests in flight.
+	// shutdown ends the requests in flight (done is its Done).
 	ctx  context.Context
+	done <-chan struct{}
 	stop context.CancelFunc
 
+	// Each connection's goroutine marks it idle or not and then reads
+	// shutting; shutdown sets shutting and then closes the idle ones: one
+	// of the two sees the other (sequentially consistent atomics), and no
+	// request takes a lock shared with the others.
+	shutting atomic.Bool
 	mu       sync.Mutex
-	conns    map[*fastConn]bool // true: between requests
-	shutting bool
+	conns    map[*fastConn]struct{}
 	wg       sync.WaitGroup
 	quit     chan struct{} // closed by shutdown: stops the watchdog
 }
 
 func newFastServer(s *Server, up *h1.Transport, addr net.Addr) *fastServer {
 	ctx, stop := context.WithCancel(context.Background())
-	return &fastServer{s: s, up: up, handoff: newHandoffListener(addr), conns: map[*fastConn]bool{}, ctx: ctx, stop: stop,
-		quit: make(chan struct{})}
+	return &fastServer{s: s, up: up, handoff: newHandoffListener(addr), conns: map[*fastConn]struct{}{}, ctx: ctx, done: ctx.Done(),
+		stop: stop, quit: make(chan struct{})}
 }
 
 // serve accepts connections on ln until it is closed.
@@ -84,12 +90,12 @@ func (f *fastServer) serve(ln net.Listener) error {
 		delay = 0
 		c := newFastConn(f, nc)
 		f.mu.Lock()
-		if f.shutting {
+		if f.shutting.Load() {
 			f.mu.Unlock()
 			nc.Close()
 			continue
 		}
-		f.conns[c] = true
+		f.conns[c] = struct{}{}
 		f.wg.Add(1)
 		f.mu.Unlock()
 		go c.serve()
@@ -103,9 +109,9 @@ func (f *fastServer) serve(ln net.Listener) error {
 // drainGrace for them.
 func (f *fastServer) shutdown(ctx context.Context) error {
 	f.mu.Lock()
-	f.shutting = true
-	for c, idle := range f.conns {
-		if idle {
+	f.shutting.Store(true)
+	for c := range f.conns {
+		if c.idle.Load() {
 			c.nc.Close()
 		}
 	}
@@ -141,25 +147,15 @@ func (f *fastServer) shutdown(ctx context.Context) error {
 // active marks c as serving a request, or reports false when the server
 // is shutting down.
 func (f *fastServer) active(c *fastConn) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.shutting {
-		return false
-	}
-	f.conns[c] = false
-	return true
+	c.idle.Store(false)
+	return !f.shutting.Load()
 }
 
 // idle marks c as between requests, or reports false when the server is
 // shutting down.
 func (f *fastServer) idle(c *fastConn) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.shutting {
-		return false
-	}
-	f.conns[c] = true
-	return true
+	c.idle.Store(true)
+	return !f.shutting.Load()
 }
 
 func (f *fastServer) forget(c *fastConn) {
@@ -183,7 +179,8 @@ type fastConn struct {
 	rdl    time.Time // the read deadline set on nc
 	wdl    time.Time // the write deadline set on nc, zero for none
 
-	src pendingReader // under br: nc, after the byte a watch read
+	src  pendingReader // under br: nc, after the byte a watch read
+	idle atomic.Bool   // between requests (see fastServer.shutting)
 
 	mu      sync.Mutex
 	up      net.Conn // the upstream connection of the attempt in flight
@@ -201,6 +198,7 @@ func newFastConn(f *fastServer, nc net.Conn) *fastConn {
 	c := &fastConn{f: f, nc: nc, bw: bufio.NewWriterSize(nc, 4<<10)}
 	c.src.nc = nc
 	c.br = bufio.NewReaderSize(&c.src, 4<<10)
+	c.idle.Store(true) // waiting for its first request
 	c.remote = nc.RemoteAddr().String()
 	c.peer = c.remote
 	if h, _, err := net.SplitHostPort(c.remote); err == nil {
@@ -453,7 +451,14 @@ func (c *fastConn) failed(err error) outcome {
 	}
 }
 
-func (f *fastServer) hardStopped() bool { return f.ctx.Err() != nil }
+func (f *fastServer) hardStopped() bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
+}
 
 // reject answers the request itself, with X-Bulwark-Reason set to o and
 // one extra header k: v (none when k is ""); rejectReason with reason.

@@ -18,6 +18,7 @@ import (
 // even once the deadline has passed: the fast path never asks for it.
 type requestCtx struct {
 	parent   context.Context
+	pdone    <-chan struct{} // parent.Done()
 	deadline time.Time
 
 	mu     sync.Mutex
@@ -29,7 +30,7 @@ type requestCtx struct {
 }
 
 func newRequestCtx(parent context.Context, deadline time.Time) *requestCtx {
-	return &requestCtx{parent: parent, deadline: deadline}
+	return &requestCtx{parent: parent, pdone: parent.Done(), deadline: deadline}
 }
 
 func (c *requestCtx) Deadline() (time.Time, bool) { return c.deadline, !c.deadline.IsZero() }
@@ -46,7 +47,7 @@ func (c *requestCtx) Err() error {
 // closes done (if made) once err is set.
 func (c *requestCtx) errLocked() error {
 	if c.err == nil {
-		if err := c.parent.Err(); err != nil {
+		if err := c.parentErr(); err != nil {
 			c.err = err
 		} else if !c.deadline.IsZero() && !time.Now().Before(c.deadline) {
 			c.err = context.DeadlineExceeded
@@ -57,6 +58,17 @@ func (c *requestCtx) errLocked() error {
 		close(c.done)
 	}
 	return c.err
+}
+
+// parentErr is the parent's Err, without the lock a cancelCtx's Err takes
+// (shared by every request) while the parent is live.
+func (c *requestCtx) parentErr() error {
+	select {
+	case <-c.pdone:
+		return c.parent.Err()
+	default:
+		return nil
+	}
 }
 
 func (c *requestCtx) Done() <-chan struct{} {

@@ -120,8 +120,8 @@ func (f *fastServer) watchdog() {
 			return
 		case now := <-t.C:
 			f.mu.Lock()
-			for c, idle := range f.conns {
-				if !idle {
+			for c := range f.conns {
+				if !c.idle.Load() {
 					c.watch(now)
 				}
 			}
