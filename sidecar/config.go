@@ -76,7 +76,7 @@ type Config struct {
 	Routes []RouteConfig `yaml:"routes"`
 	// FastPath serves plain HTTP/1.1 requests without a body on bulwark's
 	// own HTTP/1.1 engine instead of net/http's server and ReverseProxy,
-	// with the same policies, at less than half the CPU per request; every
+	// with the same policies, at about half the CPU per request; every
 	// other request, and every request of a route with a per-client or
 	// Redis rate limit, is served by net/http as before. Read at start, as
 	// Listen. See docs/sidecar.md, "The fast path".

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -186,6 +187,7 @@ func newClient(m Mode, upstreamAddr string, ref *refusals, scale float64) (*clie
 		}
 		// The sidecar's own transport, as bulwark run has it, dialling
 		// through the counter of refused connections.
+		cfg.FastPath = fastPath
 		s, err := sidecar.New(cfg, sidecar.Options{Dial: ref.dial})
 		if err != nil {
 			return nil, err
@@ -195,18 +197,14 @@ func newClient(m Mode, upstreamAddr string, ref *refusals, scale float64) (*clie
 			s.Close()
 			return nil, err
 		}
-		srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = srv.Serve(ln)
-		}()
-		front := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}
-		c.closers = append(c.closers, func() {
-			_ = srv.Close()
-			<-done
+		stop, err := serveProxy(s, ln)
+		if err != nil {
 			s.Close()
-		}, front.CloseIdleConnections)
+			ln.Close()
+			return nil, err
+		}
+		front := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}
+		c.closers = append(c.closers, stop, front.CloseIdleConnections)
 		c.http = &http.Client{Transport: front}
 		c.url = "http://" + ln.Addr().String() + "/work"
 		c.policy = fb
@@ -214,6 +212,45 @@ func newClient(m Mode, upstreamAddr string, ref *refusals, scale float64) (*clie
 		return nil, fmt.Errorf("faultsuite: unknown mode %d", int(m))
 	}
 	return c, nil
+}
+
+// fastPath, set by BULWARK_TEST_FAST_PATH=1, runs the Proxy mode on the
+// sidecar's fast path (fast_path: true, served by Server.Serve as bulwark
+// run serves it) instead of its Handler on net/http's server; .ci/run runs
+// the scenarios both ways.
+var fastPath = os.Getenv("BULWARK_TEST_FAST_PATH") == "1"
+
+// serveProxy serves s's proxy on ln until the returned stop is called: on
+// net/http's server, or with fastPath through Server.Serve (which needs an
+// admin listener too, and closes s when it returns).
+func serveProxy(s *sidecar.Server, ln net.Listener) (stop func(), err error) {
+	if !fastPath {
+		srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = srv.Serve(ln)
+		}()
+		return func() {
+			_ = srv.Close()
+			<-done
+			s.Close()
+		}, nil
+	}
+	al, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = s.Serve(ctx, ln, al)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}, nil
 }
 
 func breakerConfig(scale float64) *breaker.Config {
