@@ -53,14 +53,7 @@ func attackServeCtl(t *testing.T, fast bool, yaml string, args ...any) (addr str
 	if err != nil {
 		t.Fatal(err)
 	}
-	pl, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	al, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pl, al := loopbackListeners(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan error, 1)
 	go func() { ch <- s.Serve(ctx, pl, al) }()

@@ -74,17 +74,26 @@ func newFixtureAt(t *testing.T, yaml string, args ...any) *fixture {
 // BULWARK_TEST_FAST_PATH=1 (.ci/run does, for this package).
 var fastFixture = os.Getenv("BULWARK_TEST_FAST_PATH") == "1"
 
-// serveFixture serves s with Serve on loopback listeners.
-func serveFixture(t *testing.T, s *Server, logs *syncBuffer) *fixture {
+// loopbackListeners returns a proxy and an admin listener on loopback, for
+// Server.Serve.
+func loopbackListeners(t *testing.T) (pl, al net.Listener) {
 	t.Helper()
 	pl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	al, err := net.Listen("tcp", "127.0.0.1:0")
+	al, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		pl.Close()
 		t.Fatal(err)
 	}
+	return pl, al
+}
+
+// serveFixture serves s with Serve on loopback listeners.
+func serveFixture(t *testing.T, s *Server, logs *syncBuffer) *fixture {
+	t.Helper()
+	pl, al := loopbackListeners(t)
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx, pl, al) }()
