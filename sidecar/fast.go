@@ -72,8 +72,7 @@ func newFastServer(s *Server, up *h1.Transport, addr net.Addr) *fastServer {
 
 // serve accepts connections on ln until it is closed.
 func (f *fastServer) serve(ln net.Listener) error {
-	f.wg.Add(1)
-	go f.watchdog()
+	f.startWatchdog()
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -102,9 +101,22 @@ func (f *fastServer) serve(ln net.Listener) error {
 	}
 }
 
+// startWatchdog starts the watchdog unless shutdown has started: as a
+// connection's, its wg.Add must come before shutdown's wg.Wait.
+func (f *fastServer) startWatchdog() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.shutting.Load() {
+		f.wg.Add(1)
+		go f.watchdog()
+	}
+}
+
 // shutdown closes the connections between requests and waits, until ctx
 // ends, for the others to finish their request; the listener must be
-// closed first. On ctx's end it ends the requests in flight (they are
+// closed first. The hand-off listener is net/http's server's: its Shutdown
+// closes it (closed here first, that server's Serve would fail with
+// net.ErrClosed rather than end with http.ErrServerClosed). On ctx's end it ends the requests in flight (they are
 // answered 503 shutdown when nothing was sent yet) and waits up to
 // drainGrace for them.
 func (f *fastServer) shutdown(ctx context.Context) error {
@@ -116,7 +128,6 @@ func (f *fastServer) shutdown(ctx context.Context) error {
 		}
 	}
 	f.mu.Unlock()
-	f.handoff.Close()
 	close(f.quit)
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()
@@ -227,6 +238,17 @@ func (c *fastConn) attach(up net.Conn) bool {
 	defer c.mu.Unlock()
 	c.up = up
 	return !c.aborted
+}
+
+// detach forgets the attempt's upstream connection and reports whether
+// abort or the client watch cut it (set a deadline in the past on its
+// socket, which Conn.SetDeadline's dirty flag does not know of): it must
+// not go back to the pool then.
+func (c *fastConn) detach() (cut bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.up = nil
+	return c.aborted || c.gone
 }
 
 func (c *fastConn) serve() {
@@ -923,7 +945,9 @@ func (fc *fastCall) release(reuse bool) {
 		return
 	}
 	fc.up = nil
-	fc.c.attach(nil)
+	if fc.c.detach() {
+		reuse = false // its deadline was cut behind the pool's back
+	}
 	if !reuse {
 		up.NetConn().Close()
 		return

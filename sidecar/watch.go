@@ -73,11 +73,12 @@ func (c *fastConn) isGone() bool {
 }
 
 // watch starts the client watch of c's request if it has waited long
-// enough and none runs; called by the watchdog with f.mu held.
+// enough, none runs and no earlier watch read a byte of the next request
+// (another would read over it); called by the watchdog with f.mu held.
 func (c *fastConn) watch(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.watching || c.started.IsZero() || now.Sub(c.started) < watchAfter {
+	if c.watching || c.started.IsZero() || now.Sub(c.started) < watchAfter || len(c.src.pending) > 0 {
 		return
 	}
 	c.watching = true

@@ -1,0 +1,491 @@
+package sidecar
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/bulwark-go/bulwark/sidecar/internal/h1"
+)
+
+// Concurrency tests of the fast path: the client watch (watch.go) against
+// the reads of the next request, shutdown against requests and watches,
+// the upstream pool's deadlines, requestCtx.
+
+// readResponses reads n responses from br, each summarised as "code body".
+func readResponses(br *bufio.Reader, n int) ([]string, error) {
+	var out []string
+	for range n {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			return out, err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out = append(out, fmt.Sprintf("%d %q", resp.StatusCode, b))
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// A client that pipelines its next request while a slow one is in flight:
+// the watch reads the next request's first byte and keeps it; the
+// watchdog's next ticks must not start another watch, which would read the
+// second byte over the first (the next request would lose its bytes).
+func TestFastRacePipelinedDuringWatch(t *testing.T) {
+	paths(t, func(t *testing.T, fast bool) {
+		up, arrived, release := holdingUpstream(t)
+		f := attackServe(t, fast, oneRoute, up.URL)
+		c, err := net.Dial("tcp", addrOf(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+		select {
+		case <-arrived:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the request did not arrive")
+		}
+		io.WriteString(c, "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+		// The watch is time-driven: let several watchdog ticks pass with
+		// the next request's bytes waiting on the socket.
+		time.Sleep(watchAfter + 5*watchEvery)
+		close(release)
+		got, err := readResponses(bufio.NewReader(c), 2)
+		if want := []string{`200 "ok"`, `200 "ok"`}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("pipelined during a slow request: %q (%v), want %q", got, err, want)
+		}
+	})
+}
+
+// fastRig is a fastServer of a Server serving oneRoute to upstream u,
+// driven by hand, with one client connection on loopback: cc the client's
+// end, c the fast path's.
+type fastRig struct {
+	s  *Server
+	up *h1.Transport
+	f  *fastServer
+	c  *fastConn
+	cc net.Conn
+	r  *route
+}
+
+func newFastRig(t *testing.T, u string) *fastRig {
+	t.Helper()
+	cfg, err := ParseConfig(fmt.Appendf(nil, oneRoute, u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.FastPath = true
+	s, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	up, ok := s.base.(*h1.Transport)
+	if !ok {
+		t.Fatalf("base transport %T, want *h1.Transport", s.base)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	f := newFastServer(s, up, ln.Addr())
+	t.Cleanup(f.stop)
+	c := newFastConn(f, nc)
+	c.head = []byte("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+	r := c.route()
+	if r == nil {
+		t.Fatal("the fast path does not serve the route")
+	}
+	return &fastRig{s: s, up: up, f: f, c: c, cc: cc, r: r}
+}
+
+// A request whose upstream response was read whole (its body buffered)
+// when the client watch found the client gone, or shutdown aborted the
+// requests in flight: both cut the upstream connection with a deadline in
+// the past, and forward then gives the connection back to the pool. The
+// pool must not hand it, deadline and all, to the next round trip: h1's
+// own (the net/http path's) clears only deadlines it knows of (the dirty
+// flag of Conn.SetDeadline).
+func TestFastRaceCutUpstreamNotPooled(t *testing.T) {
+	u := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	for _, how := range []string{"client gone", "abort"} {
+		t.Run(how, func(t *testing.T) {
+			g := newFastRig(t, u.URL)
+			c := g.c
+			fc := &c.call
+			fc.reset(g.r)
+			ctx := newRequestCtx(g.f.ctx, time.Time{})
+			defer ctx.cancel()
+			c.begin(time.Now().Add(-time.Second), ctx) // waited long enough for a watch
+			if err := fc.send(ctx); err != nil || !fc.pending {
+				t.Fatalf("send: %v (pending %v)", err, fc.pending)
+			}
+			if !fc.bodyBuffered() {
+				t.Fatal("the response body is not buffered: the rig needs it to be")
+			}
+			// The response's head and body are read; now the cut.
+			switch how {
+			case "client gone":
+				g.cc.(*net.TCPConn).CloseWrite() // the watch reads EOF
+				c.watch(time.Now())
+				c.mu.Lock()
+				watched, watching := c.watched, c.watching
+				c.mu.Unlock()
+				if watched == nil {
+					t.Fatalf("no watch started (watching %v)", watching)
+				}
+				select {
+				case <-watched:
+				case <-time.After(5 * time.Second):
+					t.Fatal("the watch did not end")
+				}
+				if !c.isGone() {
+					t.Fatal("the watch did not find the client gone")
+				}
+			case "abort":
+				c.abort()
+			}
+			if o := c.forward(); o != outcomeOK {
+				t.Fatalf("forward: %v", o)
+			}
+			c.end()
+			g.cc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if got, err := readResponses(bufio.NewReader(g.cc), 1); err != nil || got[0] != `200 "ok"` {
+				t.Fatalf("the client got %q (%v)", got, err)
+			}
+			// The net/http path's round trip to the same upstream.
+			req, err := http.NewRequest("GET", u.URL+"/next", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := g.up.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("h1 round trip after a cut connection went back to the pool: %v", err)
+			}
+			io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Errorf("h1 round trip: %d, want 200", resp.StatusCode)
+			}
+		})
+	}
+}
+
+// Shutdown while connections go idle and active again as fast as they
+// can: each keep-alive client sends requests back to back; shutdown starts
+// amid them. Every connection must end (the idle ones closed, the busy ones
+// after their request), and Serve must return nil well before
+// shutdown_timeout: no connection is left waiting for a request that will
+// not come, none is served after it was closed.
+func TestFastRaceShutdownAsIdle(t *testing.T) {
+	u := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	deadline := time.Now().Add(8 * time.Second)
+	for i := 0; i < 8 && time.Now().Before(deadline); i++ {
+		addr, stop, served := attackServeCtl(t, true, "shutdown_timeout: 5s\n"+oneRoute, u.URL)
+		var done atomic.Int64
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Go(func() {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				br := bufio.NewReader(c)
+				for range 10000 {
+					if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+						return
+					}
+					got, err := readResponses(br, 1)
+					if err != nil {
+						var ne net.Error
+						if errors.As(err, &ne) && ne.Timeout() {
+							t.Errorf("a client connection still open 5s after shutdown started")
+						}
+						return
+					}
+					if got[0] != `200 "ok"` {
+						t.Errorf("got %q", got)
+						return
+					}
+					done.Add(1)
+				}
+			})
+		}
+		for done.Load() < int64(20*(i+1)) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		start := time.Now()
+		stop()
+		select {
+		case err := <-served:
+			if d := time.Since(start); err != nil || d > 2*time.Second {
+				t.Errorf("round %d: Serve returned %v after %v, want nil at once", i, err, d)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Serve did not return", i)
+		}
+		wg.Wait()
+	}
+}
+
+// Shutdown while a request with a client watch running waits for its
+// upstream: gracefully (the upstream answers; the request gets it) and
+// past shutdown_timeout (503 shutdown); the watch ends and Serve returns.
+func TestFastRaceShutdownDuringWatch(t *testing.T) {
+	for _, hard := range []bool{false, true} {
+		t.Run(fmt.Sprint("hard=", hard), func(t *testing.T) {
+			up, arrived, release := holdingUpstream(t)
+			var once sync.Once
+			free := func() { once.Do(func() { close(release) }) }
+			defer free()
+			timeout := "5s"
+			if hard {
+				timeout = "300ms"
+			}
+			addr, stop, served := attackServeCtl(t, true, "shutdown_timeout: "+timeout+"\n"+oneRoute, up.URL)
+			inflight := make(chan []string, 1)
+			go func() {
+				got, end := rawExchange(t, addr, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n", nil, 5*time.Second, "X-Bulwark-Reason")
+				inflight <- append(got, end)
+			}()
+			select {
+			case <-arrived:
+			case <-time.After(3 * time.Second):
+				t.Fatal("the request did not arrive")
+			}
+			time.Sleep(watchAfter + 2*watchEvery) // a watch runs
+			start := time.Now()
+			stop()
+			want := `200 "ok" X-Bulwark-Reason=[]`
+			if hard {
+				want = `503 "the proxy is shutting down\n" X-Bulwark-Reason=["shutdown"]`
+			} else {
+				time.Sleep(100 * time.Millisecond)
+				free()
+			}
+			got := <-inflight
+			if len(got) == 0 || got[0] != want {
+				t.Errorf("in flight: %q, want %q", got, want)
+			}
+			select {
+			case err := <-served:
+				if (err != nil) != hard {
+					t.Errorf("Serve: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Serve did not return")
+			}
+			if d := time.Since(start); d > 300*time.Millisecond+drainGrace+time.Second {
+				t.Errorf("shutdown took %v", d)
+			}
+		})
+	}
+}
+
+// Shutdown past shutdown_timeout while a request sleeps in its retry
+// backoff (5 s): the backoff ends with the request's context, the client
+// gets an answer and Serve returns, within shutdown_timeout + drainGrace.
+func TestFastRaceShutdownDuringBackoff(t *testing.T) {
+	var calls atomic.Int64
+	first := make(chan struct{}, 1)
+	u := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			first <- struct{}{}
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "busy")
+	})
+	addr, stop, served := attackServeCtl(t, true, "shutdown_timeout: 300ms\nroutes:\n  - {name: api, prefix: /, upstream: '%s', "+
+		"retry: {max_attempts: 3, backoff: constant, initial_backoff: 5s, jitter: none}}\n", u.URL)
+	inflight := make(chan []string, 1)
+	go func() {
+		got, end := rawExchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", nil, 5*time.Second)
+		inflight <- append(got, end)
+	}()
+	select {
+	case <-first:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the request did not arrive")
+	}
+	time.Sleep(50 * time.Millisecond) // in the backoff
+	start := time.Now()
+	stop()
+	got := <-inflight
+	if d := time.Since(start); d > 300*time.Millisecond+drainGrace || len(got) < 2 {
+		t.Errorf("in its backoff at shutdown: %q after %v", got, d)
+	}
+	if strings.HasPrefix(got[0], "200") || calls.Load() != 1 {
+		t.Errorf("got %q after %d attempts", got, calls.Load())
+	}
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+}
+
+// requestCtx under the context contract: Err is non-nil exactly when Done
+// is closed, whatever the order of Done, Err, cancel (twice), gone and the
+// parent's end; a child context ends with it; nothing is left running.
+func TestFastRaceRequestCtxContract(t *testing.T) {
+	t.Run("cancel twice, gone after", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			parent, stop := context.WithCancel(context.Background())
+			defer stop()
+			c := newRequestCtx(parent, time.Now().Add(time.Second))
+			d := c.Done()
+			c.cancel()
+			c.cancel()
+			c.gone()
+			select {
+			case <-d:
+			default:
+				t.Fatal("Done open after cancel")
+			}
+			if err := c.Err(); err != context.Canceled {
+				t.Errorf("Err = %v, want context.Canceled", err)
+			}
+			time.Sleep(2 * time.Second)
+			if err := c.Err(); err != context.Canceled {
+				t.Errorf("Err past the deadline = %v, want context.Canceled still", err)
+			}
+		})
+	})
+	t.Run("child ends at the deadline", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			parent, stop := context.WithCancel(context.Background())
+			defer stop()
+			start := time.Now()
+			c := newRequestCtx(parent, start.Add(time.Second))
+			defer c.cancel()
+			child, cancel := context.WithCancel(c)
+			defer cancel()
+			<-child.Done()
+			if d := time.Since(start); d != time.Second || child.Err() != context.DeadlineExceeded || c.Err() != context.DeadlineExceeded {
+				t.Errorf("child ended after %v with %v (parent %v)", d, child.Err(), c.Err())
+			}
+		})
+	})
+	t.Run("child ends with gone and with the server", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			parent, stop := context.WithCancel(context.Background())
+			c := newRequestCtx(parent, time.Time{})
+			child, cancel := context.WithTimeout(c, time.Hour)
+			defer cancel()
+			c.gone()
+			<-child.Done()
+			if !errors.Is(c.Err(), context.Canceled) || !errors.Is(context.Cause(c), context.Canceled) {
+				t.Errorf("gone: Err %v, Cause %v", c.Err(), context.Cause(c))
+			}
+			c.cancel()
+			c2 := newRequestCtx(parent, time.Time{})
+			child2, cancel2 := context.WithCancel(c2)
+			defer cancel2()
+			stop()
+			<-child2.Done()
+			if c2.Err() != context.Canceled {
+				t.Errorf("server ended: Err %v", c2.Err())
+			}
+			c2.cancel()
+		})
+	})
+	t.Run("concurrent", func(t *testing.T) {
+		for i := range 300 {
+			parent, stop := context.WithCancel(context.Background())
+			c := newRequestCtx(parent, time.Now().Add(time.Duration(i%5)*100*time.Microsecond))
+			var wg sync.WaitGroup
+			for j := range 4 {
+				wg.Go(func() {
+					for range 20 {
+						switch j {
+						case 0:
+							if err := c.Err(); err != nil {
+								select {
+								case <-c.Done():
+								case <-time.After(time.Second):
+									t.Error("Err non-nil, Done still open")
+									return
+								}
+							}
+						case 1:
+							select {
+							case <-c.Done():
+								if c.Err() == nil {
+									t.Error("Done closed, Err nil")
+									return
+								}
+							default:
+							}
+						case 2:
+							if i%3 == 0 {
+								c.gone()
+							}
+						case 3:
+							if i%2 == 0 {
+								stop()
+							}
+						}
+					}
+				})
+			}
+			wg.Wait()
+			c.cancel()
+			c.cancel()
+			select {
+			case <-c.Done():
+			default:
+				t.Fatal("Done open after cancel")
+			}
+			stop()
+		}
+	})
+}
+
+// A clean shutdown of Serve on the fast path returns nil, whichever of the
+// fast path's shutdown and net/http's (whose listener is the fast path's
+// hand-off listener) runs first: net/http's server must not see its
+// listener closed before it is told it is shutting down (its Serve would
+// return "use of closed network connection", not http.ErrServerClosed).
+func TestFastRaceServeShutdownClean(t *testing.T) {
+	u := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	deadline := time.Now().Add(10 * time.Second)
+	rounds := 0
+	for ; rounds < 150 && time.Now().Before(deadline); rounds++ {
+		_, stop, served := attackServeCtl(t, true, oneRoute, u.URL)
+		stop()
+		if err := <-served; err != nil {
+			t.Fatalf("round %d: Serve returned %v after a clean shutdown, want nil", rounds, err)
+		}
+	}
+	t.Logf("%d rounds", rounds)
+}
