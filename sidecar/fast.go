@@ -116,9 +116,9 @@ func (f *fastServer) startWatchdog() {
 // ends, for the others to finish their request; the listener must be
 // closed first. The hand-off listener is net/http's server's: its Shutdown
 // closes it (closed here first, that server's Serve would fail with
-// net.ErrClosed rather than end with http.ErrServerClosed). On ctx's end it ends the requests in flight (they are
-// answered 503 shutdown when nothing was sent yet) and waits up to
-// drainGrace for them.
+// net.ErrClosed rather than end with http.ErrServerClosed). On ctx's end
+// it ends the requests in flight (they are answered 503 shutdown when
+// nothing was sent yet) and waits up to drainGrace for them.
 func (f *fastServer) shutdown(ctx context.Context) error {
 	f.mu.Lock()
 	f.shutting.Store(true)
