@@ -240,6 +240,16 @@ func (c *fastConn) attach(up net.Conn) bool {
 	return !c.aborted
 }
 
+// keepCut sets a past deadline on up again if abort or the client watch
+// cut it while its deadline was being moved.
+func (c *fastConn) keepCut(up net.Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.aborted || c.gone {
+		up.SetDeadline(aLongTimeAgo)
+	}
+}
+
 // detach forgets the attempt's upstream connection and reports whether
 // abort or the client watch cut it (set a deadline in the past on its
 // socket, which Conn.SetDeadline's dirty flag does not know of): it must
@@ -404,7 +414,13 @@ func (c *fastConn) serveRequest(r *route) bool {
 	if n := fc.n; n > 1 {
 		st.retried.Add(1)
 	}
+	// Counted before the answer's last bytes leave, as on net/http's
+	// server: a client that reads the stats once it has its answer finds
+	// its request in them.
 	st.outcomes[o].Add(1)
+	if c.bw.Flush() != nil {
+		fc.keep = false
+	}
 	st.latency.observe(time.Since(start))
 	return fc.keep
 }
@@ -510,9 +526,7 @@ func (c *fastConn) rejectReason(code int, reason, msg, k, v string) {
 		w.WriteString(msg)
 		w.WriteByte('\n')
 	}
-	if w.Flush() != nil {
-		fc.keep = false
-	}
+	// serveRequest flushes it, once the request is counted.
 }
 
 // statusLine writes the status line of code, with reason or net/http's
@@ -613,10 +627,7 @@ func (c *fastConn) forward() outcome {
 			_, err = w.WriteString("0\r\n\r\n")
 		}
 	}
-	fc.pending = false
-	if err == nil {
-		err = w.Flush()
-	}
+	fc.pending = false // what is left in w: serveRequest flushes it, once the request is counted
 	fc.release(err == nil && !closes)
 	if err != nil {
 		fc.keep = false
@@ -977,12 +988,6 @@ func (fc *fastCall) send(ctx context.Context) error {
 		return err
 	}
 	nc := up.NetConn()
-	if !c.attach(nc) {
-		nc.Close()
-		c.attach(nil)
-		return errShutdown
-	}
-	fc.up = up
 	start := time.Now()
 	dl, bound := fc.deadline, false
 	if t := r.cfg.Timeout; t > 0 {
@@ -990,12 +995,21 @@ func (fc *fastCall) send(ctx context.Context) error {
 			dl, bound = a, true
 		}
 	}
+	// The deadline first: an abort or a client watch that cuts the
+	// connection once it is attached is not undone.
 	up.SetDeadline(dl)
+	if !c.attach(nc) {
+		nc.Close()
+		c.attach(nil)
+		return errShutdown
+	}
+	fc.up = up
 	err = fc.exchange(up)
 	if err == nil {
 		r.stats.upstream.observe(time.Since(start))
 		if bound && !fc.bodyBuffered() {
 			up.SetDeadline(fc.deadline) // the body: request_timeout only
+			c.keepCut(nc)
 		}
 		fc.pending = true
 		return nil
