@@ -708,56 +708,11 @@ func hopByHop(name []byte) bool {
 // header name.
 func namedByConnection(fields []wire.Field, name []byte) bool {
 	for _, f := range fields {
-		if wire.EqualFold(f.Name, "connection") && listed(f.Value, name) {
+		if wire.EqualFold(f.Name, "connection") && wire.ListHas(f.Value, name) {
 			return true
 		}
 	}
 	return false
-}
-
-// listed reports whether the Connection value v names the header name.
-func listed(v, name []byte) bool {
-	for len(v) > 0 {
-		i := 0
-		for i < len(v) && v[i] != ',' {
-			i++
-		}
-		item := trimBlank(v[:i])
-		if len(item) == len(name) && equalFoldBytes(item, name) {
-			return true
-		}
-		if i == len(v) {
-			break
-		}
-		v = v[i+1:]
-	}
-	return false
-}
-
-func trimBlank(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-func equalFoldBytes(a, b []byte) bool {
-	for i := range a {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // httpDate returns the current time as an HTTP date, made at most once a

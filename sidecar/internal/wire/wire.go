@@ -365,7 +365,11 @@ func parseLength(b []byte) (int64, bool) {
 
 // hasToken reports whether the comma-separated list v has token t,
 // case-insensitively.
-func hasToken(v []byte, t string) bool {
+func hasToken(v []byte, t string) bool { return ListHas(v, []byte(t)) }
+
+// ListHas reports whether the comma-separated list v (a Connection value)
+// has the item name, both compared without regard to ASCII case.
+func ListHas(v, name []byte) bool {
 	for len(v) > 0 {
 		var item []byte
 		if i := bytes.IndexByte(v, ','); i >= 0 {
@@ -373,7 +377,7 @@ func hasToken(v []byte, t string) bool {
 		} else {
 			item, v = v, nil
 		}
-		if equalFold(trim(item), t) {
+		if item = trim(item); len(item) == len(name) && bytes.EqualFold(item, name) {
 			return true
 		}
 	}
