@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -183,7 +184,11 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: valid. proxy on %s, admin on %s\n", *path, cfg.Listen, cfg.Admin.Listen)
+	fast := ""
+	if cfg.FastPath {
+		fast = ", fast path on"
+	}
+	fmt.Fprintf(stdout, "%s: valid. proxy on %s, admin on %s%s\n", *path, cfg.Listen, cfg.Admin.Listen, fast)
 	for _, r := range cfg.Routes {
 		var pols []string
 		if r.RateLimit != nil {
@@ -209,6 +214,13 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		}
 		if r.Chaos != nil {
 			pols = append(pols, "chaos")
+		}
+		if cfg.FastPath {
+			if u, err := url.Parse(r.Upstream); err == nil {
+				if why := fastRefusal(&r, u); why != "" {
+					pols = append(pols, "not on the fast path: "+why)
+				}
+			}
 		}
 		fmt.Fprintf(stdout, "  %-16s %s%s -> %s  [%s]\n", r.Name, r.Host, r.Prefix, r.Upstream, strings.Join(pols, ", "))
 	}

@@ -135,3 +135,30 @@ func TestRunSetsGOGC(t *testing.T) {
 		t.Errorf("GOGC=100 set: bulwark run changed it to %d", got)
 	}
 }
+
+// With fast_path on, validate says so and names each route the fast path
+// does not serve, and why.
+func TestValidateFastPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fast.yaml")
+	os.WriteFile(path, []byte(`fast_path: true
+routes:
+  - {name: plain, prefix: /a/, upstream: "http://127.0.0.1:9001", request_timeout: 1s}
+  - {name: perclient, prefix: /b/, upstream: "http://127.0.0.1:9002", request_timeout: 1s, rate_limit: {rate: 10, burst: 10, per_client: true}}
+  - {name: tls, prefix: /, upstream: "https://127.0.0.1:9003", request_timeout: 1s}
+`), 0o644)
+	var stdout, stderr bytes.Buffer
+	if code := Main(context.Background(), []string{"validate", "-config", path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		"admin on 127.0.0.1:9901, fast path on\n",
+		"plain            /a/ -> http://127.0.0.1:9001  [request_timeout 1s]\n",
+		"[rate_limit, request_timeout 1s, not on the fast path: rate_limit.per_client]\n",
+		"[request_timeout 1s, not on the fast path: an https:// upstream]\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate's output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -114,24 +114,12 @@ func newRoute(rc *RouteConfig, pol *policies, stats *routeStats, trusted []netip
 	return r
 }
 
-// setFast decides whether the fast path serves the route: not for a
-// per-client or Redis rate limit (keyed on the request as net/http parses
-// it), nor for an upstream other than a plain http:// URL with a path the
-// fast path can join as net/http would.
+// setFast decides whether the fast path serves the route (fastRefusal) and
+// prepares what it needs.
 func (r *route) setFast() {
 	u := r.upstream
-	if rl := r.cfg.RateLimit; rl != nil && (rl.PerClient || rl.Redis != nil) {
+	if fastRefusal(&r.cfg, u) != "" {
 		return
-	}
-	if u.Scheme != "http" || u.User != nil || u.RawPath != "" || u.Fragment != "" || u.Host == "" {
-		return
-	}
-	for _, s := range []string{u.Host, u.Path, u.RawQuery} {
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; c <= ' ' || c >= 0x7f || c == '%' || c == '#' {
-				return
-			}
-		}
 	}
 	r.fastAddr = u.Host
 	if u.Port() == "" {
@@ -146,6 +134,33 @@ func (r *route) setFast() {
 		}
 	}
 	r.fast = true
+}
+
+// fastRefusal says why the fast path does not serve route rc with upstream
+// u, or "" when it does: not for a per-client or Redis rate limit (keyed on
+// the request as net/http parses it), nor for an upstream other than a
+// plain http:// URL with a path the fast path can join as net/http would.
+func fastRefusal(rc *RouteConfig, u *url.URL) string {
+	if rl := rc.RateLimit; rl != nil && rl.PerClient {
+		return "rate_limit.per_client"
+	}
+	if rl := rc.RateLimit; rl != nil && rl.Redis != nil {
+		return "rate_limit.redis"
+	}
+	if u.Scheme != "http" {
+		return "an " + u.Scheme + ":// upstream"
+	}
+	if u.User != nil || u.RawPath != "" || u.Fragment != "" || u.Host == "" {
+		return "the upstream URL's form"
+	}
+	for _, s := range []string{u.Host, u.Path, u.RawQuery} {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c <= ' ' || c >= 0x7f || c == '%' || c == '#' {
+				return "the upstream URL's characters"
+			}
+		}
+	}
+	return ""
 }
 
 // writeGrace is how long past request_timeout the proxy keeps writing an
