@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -507,4 +508,41 @@ func TestFastCountedBeforeAnswered(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fast_path with a Transport of the caller's: every request must go through
+// that Transport, so the fast path is not used, and the log says so.
+func TestFastPathNotUsedWithTransport(t *testing.T) {
+	u := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	cfg, err := ParseConfig(fmt.Appendf(nil, "fast_path: true\nroutes:\n  - {name: api, prefix: /, upstream: '%s'}\n", u.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	tr := &countingTransport{base: http.DefaultTransport.(*http.Transport).Clone()}
+	defer tr.base.CloseIdleConnections()
+	s, err := New(cfg, Options{Transport: tr, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := serveFixture(t, s, logs)
+	if r := f.do("GET", "/x"); r.err != nil || r.code != 200 {
+		t.Fatalf("%d %v", r.code, r.err)
+	}
+	if n := tr.n.Load(); n != 1 {
+		t.Errorf("the caller's Transport sent %d requests, want 1", n)
+	}
+	if !strings.Contains(logs.String(), "fast_path is on but not used: Options.Transport is set") {
+		t.Errorf("no warning in the log:\n%s", logs.String())
+	}
+}
+
+type countingTransport struct {
+	base *http.Transport
+	n    atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
 }

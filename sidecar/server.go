@@ -447,8 +447,16 @@ func (s *Server) Breaker(route string) (*breaker.Breaker, error) {
 // Options.Transport set (every request must go through it) or when
 // http:// requests go through a proxy from the environment.
 func (s *Server) fastServer(pl net.Listener) *fastServer {
+	if !s.Config().FastPath {
+		return nil
+	}
 	up, ok := s.base.(*h1.Transport)
-	if !s.Config().FastPath || !ok || !s.ownBase || !up.Direct() {
+	switch {
+	case !ok || !s.ownBase:
+		s.log.Warn("fast_path is on but not used: Options.Transport is set")
+		return nil
+	case !up.Direct():
+		s.log.Warn("fast_path is on but not used: http:// requests go through a proxy (HTTP_PROXY)")
 		return nil
 	}
 	return newFastServer(s, up, pl.Addr())
@@ -488,8 +496,8 @@ func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
 	proxy := &http.Server{Handler: drainHandler(hard, s.Handler()), BaseContext: func(net.Listener) context.Context { return hard },
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
 	admin := &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
-	s.log.Info("serving", "proxy", pl.Addr().String(), "admin", al.Addr().String())
 	fast := s.fastServer(pl)
+	s.log.Info("serving", "proxy", pl.Addr().String(), "admin", al.Addr().String(), "fast_path", fast != nil)
 	proxyLn := pl
 	if fast != nil {
 		proxyLn = fast.handoff // what the fast path hands over
