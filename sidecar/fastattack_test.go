@@ -75,6 +75,24 @@ func attackServeCtl(t *testing.T, fast bool, yaml string, args ...any) (addr str
 	return pl.Addr().String(), cancel, out
 }
 
+// sendAndWait sends raw on a new connection to addr and returns at once
+// the upstream's signal arrives (failing the test after 3 s); the answers
+// read, with how the read ended, come on the channel returned.
+func sendAndWait[T any](t *testing.T, addr, raw string, arrived <-chan T) <-chan []string {
+	t.Helper()
+	inflight := make(chan []string, 1)
+	go func() {
+		got, end := rawExchange(t, addr, raw, nil, 5*time.Second, "X-Bulwark-Reason")
+		inflight <- append(got, end)
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(3 * time.Second):
+		t.Fatal("the request did not arrive")
+	}
+	return inflight
+}
+
 func addrOf(f *fixture) string { return strings.TrimPrefix(f.proxy.URL, "http://") }
 
 // paths runs a subtest for the fast path and for net/http.
@@ -981,16 +999,7 @@ func TestFastAttackShutdownHard(t *testing.T) {
 		up, arrived, release := holdingUpstream(t)
 		defer close(release)
 		addr, stop, served := attackServeCtl(t, fast, "shutdown_timeout: 300ms\nroutes:\n  - {name: api, prefix: /, upstream: '%s'}\n", up.URL)
-		inflight := make(chan []string, 1)
-		go func() {
-			got, end := rawExchange(t, addr, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n", nil, 5*time.Second, "X-Bulwark-Reason")
-			inflight <- append(got, end)
-		}()
-		select {
-		case <-arrived:
-		case <-time.After(3 * time.Second):
-			t.Fatal("the request did not arrive")
-		}
+		inflight := sendAndWait(t, addr, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n", arrived)
 		start := time.Now()
 		stop()
 		got := <-inflight
