@@ -339,16 +339,27 @@ func (c *fastConn) writeDeadline(want time.Time) {
 	}
 }
 
+var colon = []byte(":")
+
 // route returns the route that serves the request just read, or nil when
-// the fast path does not serve it.
+// the fast path does not serve it. It routes as generation.match does; a
+// Host that net.SplitHostPort would not split as "name:port" (a bracketed
+// literal, more than one colon) goes to net/http, which then does.
 func (c *fastConn) route() *route {
 	if !wire.ParseRequest(c.head, &c.req) || wire.EqualFold(c.req.Method, "connect") {
 		return nil
 	}
 	g := c.f.s.gen.Load()
 	host := c.req.Host
-	if i := lastColon(host); i >= 0 {
-		host = host[:i]
+	switch bytes.Count(host, colon) {
+	case 0:
+	case 1:
+		host = host[:bytes.IndexByte(host, ':')]
+	default:
+		return nil
+	}
+	if bytes.IndexByte(host, '[') >= 0 {
+		return nil
 	}
 	if n := len(host); n > 0 && host[n-1] == '.' {
 		host = host[:n-1]
@@ -366,19 +377,6 @@ func (c *fastConn) route() *route {
 		}
 	}
 	return nil
-}
-
-// lastColon returns the index of the port's colon in host[:port], or -1.
-func lastColon(h []byte) int {
-	for i := len(h) - 1; i >= 0; i-- {
-		switch h[i] {
-		case ':':
-			return i
-		case ']':
-			return -1
-		}
-	}
-	return -1
 }
 
 // handOff gives the connection, with the bytes read from it, to net/http.

@@ -1074,3 +1074,23 @@ func TestFastAttackNoLeaks(t *testing.T) {
 		t.Errorf("goroutines %d before, %d after; descriptors %d before, %d after\n%s", before, g, fds, n, buf)
 	}
 }
+
+// A Host that is not plain "name[:port]" routes as on net/http's path,
+// where net.SplitHostPort takes the brackets off "[name]:port": the
+// host-specific route, not a catch-all the fast path would have chosen.
+func TestFastAttackBracketedHost(t *testing.T) {
+	named := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "named") })
+	other := upstream(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "other") })
+	paths(t, func(t *testing.T, fast bool) {
+		f := attackServe(t, fast, "routes:\n  - {name: named, host: api.example, prefix: /, upstream: '%s'}\n  - {name: any, prefix: /, upstream: '%s'}\n", named.URL, other.URL)
+		for host, want := range map[string]string{
+			"api.example": "named", "API.example.:80": "named", "[api.example]:80": "named",
+			"api.example:80:90": "other", "other.example": "other",
+		} {
+			got, end := rawExchange(t, addrOf(f), "GET / HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n", nil, 3*time.Second)
+			if len(got) != 1 || got[0] != `200 "`+want+`"` {
+				t.Errorf("Host %q: %q (%s), want 200 %q", host, got, end, want)
+			}
+		}
+	})
+}
