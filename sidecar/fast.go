@@ -876,10 +876,11 @@ type fastSend struct{ fc *fastCall }
 
 func (s fastSend) Call(ctx context.Context) (any, error) { return nil, s.fc.send(ctx) }
 
-// drop lets go of the response held from the previous attempt. Its body
-// is read and its connection kept when the body has a length of at most
-// maxDrain bytes (as bulwarkhttp drains a response it retries); otherwise
-// the connection is closed.
+// drop lets go of the response held from the previous attempt. Its
+// connection is kept when its whole body has already arrived (and is
+// discarded from the buffer); otherwise it is closed rather than read: an
+// upstream dripping the body of an answer being retried must not hold up
+// the retry, for as long as it drips when no deadline is set.
 func (fc *fastCall) drop() {
 	if !fc.pending {
 		return
@@ -888,18 +889,12 @@ func (fc *fastCall) drop() {
 	if fc.up == nil {
 		return
 	}
-	resp := &fc.resp
-	reuse := !resp.Close && (resp.NoBody || !resp.Chunked && resp.Length >= 0 && resp.Length <= maxDrain)
-	if reuse && !resp.NoBody {
-		_, err := fc.up.Reader().Discard(int(resp.Length))
-		reuse = err == nil
+	reuse := !fc.resp.Close && fc.bodyBuffered()
+	if reuse && !fc.resp.NoBody {
+		fc.up.Reader().Discard(int(fc.resp.Length)) // buffered: no read
 	}
 	fc.release(reuse)
 }
-
-// maxDrain is the longest body of a retried response that is read to keep
-// its connection.
-const maxDrain = 64 << 10
 
 // release gives the attempt's upstream connection back to the pool (reuse)
 // or closes it.

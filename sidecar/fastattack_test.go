@@ -1094,3 +1094,30 @@ func TestFastAttackBracketedHost(t *testing.T) {
 		}
 	})
 }
+
+// An answer worth retrying whose body the upstream drips does not hold up
+// the retry: with no request_timeout, nothing else would bound that wait.
+// (The dripped answer's connection is closed instead of read to its end.)
+func TestFastAttackRetryDrippedBody(t *testing.T) {
+	var n atomic.Int32
+	stop := make(chan struct{})
+	defer close(stop)
+	u := rawUpstream(t, func(c net.Conn) {
+		serveLoop(c, func(req *http.Request, w *bufio.Writer) bool {
+			if n.Add(1) == 1 {
+				io.WriteString(w, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 10\r\n\r\nb")
+				w.Flush()
+				<-stop // the rest of the body never comes
+				return false
+			}
+			io.WriteString(w, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			return true
+		})
+	})
+	f := attackServe(t, true, "routes:\n  - {name: api, prefix: /, upstream: '%s', timeout: 1s, retry: {max_attempts: 2, initial_backoff: 1ms}}\n", u)
+	start := time.Now()
+	got, end := rawExchange(t, addrOf(f), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", nil, 5*time.Second)
+	if len(got) != 1 || got[0] != `200 "ok"` || time.Since(start) > time.Second {
+		t.Errorf("got %q (%s) after %v, want 200 \"ok\" at once", got, end, time.Since(start).Round(time.Millisecond))
+	}
+}
