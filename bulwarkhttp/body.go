@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"time"
 )
 
 // maxDrain bounds how much of a discarded response body is read so that its
@@ -11,13 +12,21 @@ import (
 // the connection.
 const maxDrain = 64 << 10
 
-// discard drains (up to maxDrain bytes) and closes the body of a response
-// the caller will never see.
+// maxDrainWait bounds how long draining a discarded body may take: an
+// upstream that drips the body of an answer being retried would otherwise
+// hold the retry (with no deadline on the caller's context, for ever).
+// Past it the body is closed, and with it the connection.
+const maxDrainWait = 100 * time.Millisecond
+
+// discard drains (up to maxDrain bytes, within maxDrainWait) and closes the
+// body of a response the caller will never see.
 func discard(resp *http.Response) {
 	if resp == nil || resp.Body == nil {
 		return
 	}
+	t := time.AfterFunc(maxDrainWait, func() { _ = resp.Body.Close() }) // ends a Read blocked on the connection
 	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
+	t.Stop()
 	_ = resp.Body.Close()
 }
 
