@@ -436,12 +436,10 @@ func (c *fastConn) proxy(ctx context.Context, r *route) outcome {
 	}
 	if r.bulkhead != nil {
 		if err := r.bulkhead.Acquire(ctx); err != nil {
-			switch {
-			case errors.Is(err, bulkhead.ErrFull):
+			if errors.Is(err, bulkhead.ErrFull) {
 				return c.reject(http.StatusServiceUnavailable, outcomeShed, "too many requests in flight", "Retry-After", "1")
-			default:
-				return c.reject(http.StatusGatewayTimeout, outcomeTimeout, "request timed out", "", "")
 			}
+			return c.failed(err) // the wait ended with the request: its deadline, the client gone, shutdown
 		}
 		defer r.bulkhead.Release()
 	}
@@ -656,16 +654,11 @@ func (c chunker) Write(p []byte) (int, error) {
 // added to a final response only.
 func (c *fastConn) fields(fields []wire.Field, attempts, final bool) {
 	w := c.bw
-	conns := 0 // Connection fields
+	named := connectionNamed(fields)
 	date := false
 	for _, f := range fields {
-		if wire.EqualFold(f.Name, "connection") {
-			conns++
-		}
-	}
-	for _, f := range fields {
 		switch {
-		case hopByHop(f.Name), conns > 0 && namedByConnection(fields, f.Name):
+		case hopByHop(f.Name), named != nil && isNamed(named, f.Name):
 			continue
 		case attempts && wire.EqualFold(f.Name, "x-bulwark-attempts"):
 			continue
@@ -702,34 +695,60 @@ func hopByHop(name []byte) bool {
 	return false
 }
 
-// namedByConnection reports whether a Connection field of fields names the
-// header name.
-func namedByConnection(fields []wire.Field, name []byte) bool {
+// connectionNamed returns the header names (lower case) the Connection
+// fields of fields list, nil for none: one set per response, so that a
+// response with many fields and a long Connection list costs time in
+// their sum, not their product.
+func connectionNamed(fields []wire.Field) map[string]bool {
+	var named map[string]bool
 	for _, f := range fields {
-		if wire.EqualFold(f.Name, "connection") && wire.ListHas(f.Value, name) {
-			return true
+		if !wire.EqualFold(f.Name, "connection") {
+			continue
+		}
+		for item := range bytes.SplitSeq(f.Value, comma) {
+			if item = bytes.TrimSpace(item); len(item) > 0 {
+				if named == nil {
+					named = map[string]bool{}
+				}
+				named[string(bytes.ToLower(item))] = true
+			}
 		}
 	}
-	return false
+	return named
+}
+
+var comma = []byte(",")
+
+// isNamed reports whether named (lower case) has name, allocating only
+// for a name with upper-case letters.
+func isNamed(named map[string]bool, name []byte) bool {
+	for _, b := range name {
+		if 'A' <= b && b <= 'Z' {
+			return named[string(bytes.ToLower(name))]
+		}
+	}
+	return named[string(name)]
 }
 
 // httpDate returns the current time as an HTTP date, made at most once a
 // second.
 func httpDate() string {
 	now := time.Now().Unix()
-	dateMu.Lock()
-	defer dateMu.Unlock()
-	if now != dateAt {
-		dateAt, dateText = now, time.Unix(now, 0).UTC().Format(http.TimeFormat)
+	if d := date.Load(); d != nil && d.at == now {
+		return d.text
 	}
-	return dateText
+	d := &dated{at: now, text: time.Unix(now, 0).UTC().Format(http.TimeFormat)}
+	date.Store(d)
+	return d.text
 }
 
-var (
-	dateMu   sync.Mutex
-	dateAt   int64
-	dateText string
-)
+// date is the last HTTP date made, shared without a lock.
+var date atomic.Pointer[dated]
+
+type dated struct {
+	at   int64
+	text string
+}
 
 // fastCall is the state of one request's attempts; each fastConn reuses
 // its own. It is the retry policy's Operation.
@@ -753,8 +772,24 @@ type fastCall struct {
 }
 
 func (fc *fastCall) reset(r *route) {
-	*fc = fastCall{c: fc.c, r: r, keep: !fc.c.req.Close, respHead: fc.respHead[:0], resp: wire.Response{Fields: fc.resp.Fields[:0]}}
+	head, fields := fc.respHead[:0], fc.resp.Fields[:0]
+	// An upstream's head may be as long as the header limit (10 MiB); a
+	// connection keeps what a usual one needs, not the longest it saw.
+	if cap(head) > keptHead {
+		head = nil
+	}
+	if cap(fields) > keptFields {
+		fields = nil
+	}
+	*fc = fastCall{c: fc.c, r: r, keep: !fc.c.req.Close, respHead: head, resp: wire.Response{Fields: fields}}
 }
+
+// The most a client connection keeps between requests for the upstream's
+// response head, in bytes and header fields.
+const (
+	keptHead   = 16 << 10
+	keptFields = 128
+)
 
 // retryable reports whether the request may be sent more than once: its
 // method is among the route's retry methods and is idempotent, or it has an

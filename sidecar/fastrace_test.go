@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/bulwark-go/bulwark/sidecar/internal/h1"
+
+	"github.com/bulwark-go/bulwark/sidecar/internal/wire"
 )
 
 // Concurrency tests of the fast path: the client watch (watch.go) against
@@ -528,4 +530,58 @@ type countingTransport struct {
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
 	return c.base.RoundTrip(r)
+}
+
+// A client connection does not keep, from one request to the next, the
+// buffers an upstream's longest head made it grow: 10 MiB heads on many
+// connections would otherwise stay in memory.
+func TestFastCallKeepsNoLargeBuffers(t *testing.T) {
+	u := upstream(t, func(w http.ResponseWriter, r *http.Request) {})
+	g := newFastRig(t, u.URL)
+	fc := &g.c.call
+	fc.respHead = make([]byte, 0, 1<<20)
+	fc.resp.Fields = make([]wire.Field, 0, 10000)
+	fc.reset(g.r)
+	if cap(fc.respHead) > keptHead || cap(fc.resp.Fields) > keptFields {
+		t.Errorf("kept %d bytes of head and %d fields", cap(fc.respHead), cap(fc.resp.Fields))
+	}
+	fc.respHead = make([]byte, 0, 4096)
+	fc.reset(g.r)
+	if cap(fc.respHead) != 4096 {
+		t.Errorf("a usual head's buffer was not reused (cap %d)", cap(fc.respHead))
+	}
+}
+
+// A client that leaves while its request waits for a bulkhead slot is
+// counted client_gone, not timeout, and gets no answer.
+func TestFastBulkheadWaitClientGone(t *testing.T) {
+	up, arrived, release := holdingUpstream(t)
+	defer close(release)
+	f := attackServe(t, true, "routes:\n  - {name: api, prefix: /, upstream: '%s', bulkhead: {max_concurrent: 1, max_wait: 5s}}\n", up.URL)
+	first := sendAndWait(t, addrOf(f), "GET /hold HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", arrived)
+	c, err := net.Dial("tcp", addrOf(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /waits HTTP/1.1\r\nHost: x\r\n\r\n")
+	for deadline := time.Now().Add(3 * time.Second); f.s.snapshot().Routes[0].Counts.Requests < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("the second request did not reach the bulkhead")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c.Close()
+	var cs counts
+	for deadline := time.Now().Add(3 * time.Second); cs.ClientGone == 0 && cs.Timeout == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the waiting request was not ended within 3 s of its client leaving")
+		}
+		time.Sleep(5 * time.Millisecond)
+		cs = f.s.snapshot().Routes[0].Counts
+	}
+	if cs.ClientGone != 1 || cs.Timeout != 0 {
+		t.Errorf("counts %+v, want one client_gone and no timeout", cs)
+	}
+	release <- struct{}{}
+	<-first
 }
