@@ -792,23 +792,11 @@ const (
 )
 
 // retryable reports whether the request may be sent more than once: its
-// method is among the route's retry methods and is idempotent, or it has an
-// Idempotency-Key, as bulwarkhttp.CanRetry for a request without a body.
+// method is one of the route's retry methods, which the config's validation
+// keeps to idempotent ones (so an Idempotency-Key changes nothing here, as
+// with bulwarkhttp.CanRetry under the route's RetryRequest).
 func (fc *fastCall) retryable() bool {
-	m := string(fc.c.req.Method) // no allocation: a map key conversion
-	if !fc.r.retryMethods[m] {
-		return false
-	}
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
-		return true
-	}
-	for _, f := range fc.c.req.Fields {
-		if (wire.EqualFold(f.Name, "idempotency-key") || wire.EqualFold(f.Name, "x-idempotency-key")) && len(f.Value) > 0 {
-			return true
-		}
-	}
-	return false
+	return fc.r.retryMethods[string(fc.c.req.Method)] // no allocation: a map key conversion
 }
 
 // fastStatus is the error of an attempt answered with a status worth
