@@ -947,9 +947,16 @@ func (fc *fastCall) send(ctx context.Context) error {
 	}
 	r := fc.r
 	c := fc.c
-	var dialBy time.Time // the attempt's deadline for a dial
+	// The attempt's deadline: its timeout from now (the dial included, as
+	// on net/http's path), within request_timeout.
+	start := time.Now()
+	var dialBy time.Time
+	dl, bound := fc.deadline, false
 	if t := r.cfg.Timeout; t > 0 {
-		dialBy = time.Now().Add(t)
+		dialBy = start.Add(t)
+		if dl.IsZero() || dialBy.Before(dl) {
+			dl, bound = dialBy, true
+		}
 	}
 	up, err := c.f.up.Get(ctx, r.fastAddr, dialBy)
 	if err != nil {
@@ -959,13 +966,6 @@ func (fc *fastCall) send(ctx context.Context) error {
 		return err
 	}
 	nc := up.NetConn()
-	start := time.Now()
-	dl, bound := fc.deadline, false
-	if t := r.cfg.Timeout; t > 0 {
-		if a := start.Add(t); dl.IsZero() || a.Before(dl) {
-			dl, bound = a, true
-		}
-	}
 	// The deadline first: an abort or a client watch that cuts the
 	// connection once it is attached is not undone.
 	up.SetDeadline(dl)
