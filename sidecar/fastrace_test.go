@@ -585,3 +585,36 @@ func TestFastBulkheadWaitClientGone(t *testing.T) {
 	release <- struct{}{}
 	<-first
 }
+
+// A route's timeout bounds the whole attempt, its dial included, on both
+// paths (bulwarkhttp's AttemptTimeout does): a slow dial leaves the rest
+// of the attempt only what remains.
+func TestAttemptTimeoutCoversDial(t *testing.T) {
+	u := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(250 * time.Millisecond)
+		io.WriteString(w, "late")
+	})
+	slowDial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	for _, fast := range []bool{true, false} {
+		cfg, err := ParseConfig(fmt.Appendf(nil, "routes:\n  - {name: api, prefix: /, upstream: '%s', timeout: 400ms}\n", u.URL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.FastPath = fast
+		s, err := New(cfg, Options{Dial: slowDial})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := serveFixture(t, s, &syncBuffer{})
+		if r := f.do("GET", "/x"); r.code != http.StatusGatewayTimeout {
+			t.Errorf("fast %v: %d %q, want 504: 250 ms of dial and 250 ms of answer exceed a 400 ms timeout", fast, r.code, r.body)
+		}
+	}
+}
