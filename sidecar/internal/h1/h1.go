@@ -240,6 +240,10 @@ func (t *Transport) dialNew(ctx context.Context, addr string) (*conn, error) {
 // put returns c to the pool, or closes it when the pool is full or was
 // emptied by CloseIdleConnections since c was made.
 func (t *Transport) put(c *conn) {
+	if c.sock.pending() { // flushed but never sent: not a connection to reuse
+		c.nc.Close()
+		return
+	}
 	c.idleAt = time.Now()
 	t.mu.Lock()
 	list := t.idle[c.addr]
@@ -293,7 +297,8 @@ func (t *Transport) expire() {
 type conn struct {
 	nc     net.Conn
 	peek   *peeker
-	lr     limitReader // nc, with the response header limit while it is read
+	sock   sock        // nc, for br and bw
+	lr     limitReader // sock, with the response header limit while it is read
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	addr   string
@@ -304,9 +309,10 @@ type conn struct {
 
 func newConn(nc net.Conn, addr string, gen int) *conn {
 	c := &conn{nc: nc, addr: addr, gen: gen, peek: newPeeker(nc)}
-	c.lr = limitReader{r: nc, n: math.MaxInt64}
+	c.sock.init(nc)
+	c.lr = limitReader{r: &c.sock, n: math.MaxInt64}
 	c.br = bufio.NewReaderSize(&c.lr, 4<<10)
-	c.bw = bufio.NewWriterSize(nc, 4<<10)
+	c.bw = bufio.NewWriterSize(&c.sock, 4<<10)
 	return c
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -476,5 +477,36 @@ func TestExpireKeepsTheRecent(t *testing.T) {
 	}
 	if conns[0].nc.SetDeadline(time.Time{}) == nil { // fails on a closed connection
 		t.Fatal("the expired connection is still open")
+	}
+}
+
+// A request head larger than the socket takes at once goes out whole: the
+// read that writes it finishes the write through net.Conn, then waits for
+// the answer.
+func TestLargeRequestHeadWrittenWhole(t *testing.T) {
+	srv, _ := counted(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strconv.Itoa(len(r.Header.Get("X-Big"))))
+	})
+	fb := http.DefaultTransport.(*http.Transport).Clone()
+	fb.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err == nil {
+			c.(*net.TCPConn).SetWriteBuffer(4 << 10)
+		}
+		return c, err
+	}
+	tr := New(fb)
+	defer tr.CloseIdleConnections()
+	big := strings.Repeat("b", 512<<10)
+	for i := range 3 { // the second and third on the kept connection
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		req.Header.Set("X-Big", big)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if got := readAll(t, resp); got != strconv.Itoa(len(big)) {
+			t.Fatalf("request %d: the upstream read a header of %s bytes, want %d", i, got, len(big))
+		}
 	}
 }

@@ -1,0 +1,135 @@
+//go:build unix
+
+package h1
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// sock is a connection's socket as its buffered reader and writer see it. A
+// request flushed to it is held, and written by the read that follows,
+// inside the runtime poller's read wait (syscall.RawConn.Read): the write
+// goes out, then the read waits for the socket to become readable before
+// it tries, instead of first trying the read that could only find nothing
+// (an answer cannot come before its request) and then waiting. Per request
+// that is one system call fewer than net.Conn's Write and Read.
+//
+// Only the connection's owner writes and reads it, one request at a time;
+// a deadline set on the connection bounds the read wait, and a write the
+// socket cannot take at once is finished by net.Conn's Write, under the
+// write deadline.
+type sock struct {
+	nc    net.Conn
+	rc    syscall.RawConn // nil: not a socket, nc's Read and Write
+	out   []byte          // flushed; out[off:] not yet written
+	off   int
+	short bool // the socket took only part of out
+	fn    func(fd uintptr) bool
+	p     []byte // the read's buffer, for fn
+	n     int
+	err   error
+}
+
+// maxPending is the largest write buffer kept for the next request.
+const maxPending = 16 << 10
+
+func (s *sock) init(nc net.Conn) {
+	s.nc = nc
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	s.rc = rc
+	s.fn = s.io // made once: a method value passed per read would allocate
+}
+
+// pending reports whether flushed bytes wait for the next read to write them.
+func (s *sock) pending() bool { return s.off < len(s.out) }
+
+func (s *sock) Write(p []byte) (int, error) {
+	if s.rc == nil {
+		return s.nc.Write(p)
+	}
+	s.out = append(s.out, p...)
+	return len(p), nil
+}
+
+func (s *sock) Read(p []byte) (int, error) {
+	if s.rc == nil {
+		return s.nc.Read(p)
+	}
+	s.p, s.n, s.err = p, 0, nil
+	defer func() { s.p = nil }()
+	for {
+		if err := s.rc.Read(s.fn); err != nil {
+			return 0, err // a deadline, or the connection closed
+		}
+		if !s.short {
+			break
+		}
+		s.short = false
+		_, err := s.nc.Write(s.out[s.off:])
+		s.sent()
+		if err != nil {
+			return 0, err
+		}
+	}
+	switch {
+	case s.err != nil:
+		return 0, os.NewSyscallError("read", s.err)
+	case s.n == 0 && len(p) > 0:
+		return 0, io.EOF
+	}
+	return s.n, nil
+}
+
+// io writes what is pending, then reads; it returns false to wait for the
+// socket to become readable.
+func (s *sock) io(fd uintptr) bool {
+	if s.pending() {
+		n, err := syscall.Write(int(fd), s.out[s.off:])
+		for err == syscall.EINTR {
+			n, err = syscall.Write(int(fd), s.out[s.off:])
+		}
+		if n > 0 {
+			s.off += n
+		}
+		switch {
+		case err == syscall.EAGAIN || err == nil && s.pending():
+			s.short = true // finished by nc.Write, which waits for room
+			return true
+		case err != nil:
+			s.sent()
+			s.err = err
+			return true
+		}
+		s.sent()
+		return false // the answer comes after the request: wait for it
+	}
+	n, err := syscall.Read(int(fd), s.p)
+	for err == syscall.EINTR {
+		n, err = syscall.Read(int(fd), s.p)
+	}
+	if err == syscall.EAGAIN {
+		return false
+	}
+	s.n, s.err = max(n, 0), err
+	return true
+}
+
+// sent forgets the bytes written, keeping the buffer unless it grew large.
+func (s *sock) sent() {
+	s.off = 0
+	if cap(s.out) > maxPending {
+		s.out = nil
+		return
+	}
+	s.out = s.out[:0]
+}
