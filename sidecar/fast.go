@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/bulwark-go/bulwark/breaker"
@@ -190,25 +192,35 @@ type fastConn struct {
 	rdl    time.Time // the read deadline set on nc
 	wdl    time.Time // the write deadline set on nc, zero for none
 
-	src  pendingReader // under br: nc, after the byte a watch read
+	src  clientSrc       // under br
+	rc   syscall.RawConn // nc's, for serve's read wait and the watch's peek
+	fn   func(fd uintptr) bool
+	wait time.Duration // how long the next request may take to come
+	next step          // what serve does when the read wait returns
+	part bool          // a partial head is buffered, its deadline set
 	idle atomic.Bool   // between requests (see fastServer.shutting)
 
 	mu      sync.Mutex
 	up      net.Conn // the upstream connection of the attempt in flight
 	aborted bool
 	// The request in flight, for the client watch (watch.go): when it
-	// started (zero between requests), its context, whether a watch runs.
-	started  time.Time
-	ctx      *requestCtx
-	watching bool
-	watched  chan struct{} // closed when the watch ends
-	gone     bool          // the watch found the client gone
+	// started (zero between requests), its context.
+	started time.Time
+	ctx     *requestCtx
+	gone    bool    // the watch found the client gone
+	peek    [1]byte // the watch's buffer
 }
 
 func newFastConn(f *fastServer, nc net.Conn) *fastConn {
 	c := &fastConn{f: f, nc: nc, bw: bufio.NewWriterSize(nc, 4<<10)}
-	c.src.nc = nc
+	c.src = clientSrc{nc: nc, fd: -1}
 	c.br = bufio.NewReaderSize(&c.src, 4<<10)
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+			c.fn = c.step // made once: a method value per wait would allocate
+		}
+	}
 	c.idle.Store(true) // waiting for its first request
 	c.remote = nc.RemoteAddr().String()
 	c.peer = c.remote
@@ -261,6 +273,13 @@ func (c *fastConn) detach() (cut bool) {
 	return c.aborted || c.gone
 }
 
+// serve serves the connection's requests. It runs inside the poller's
+// read wait of the connection (syscall.RawConn.Read, see step): a request
+// is read, proxied and answered there, and the wait for the next one
+// starts without first trying a read that could only find nothing (the
+// client sends its next request once it has the answer), one system call
+// fewer per request than net.Conn's Read. A head larger than the buffer,
+// or one after empty lines, is read by blocking reads instead (slow).
 func (c *fastConn) serve() {
 	handed := false
 	defer func() {
@@ -269,48 +288,179 @@ func (c *fastConn) serve() {
 		}
 		c.f.forget(c)
 	}()
-	wait := readHeaderTimeout // as net/http: a new connection's first request must come as fast as its head
+	if c.rc == nil { // not a socket: net/http's
+		handed = c.handOff()
+		return
+	}
+	c.wait = readHeaderTimeout // as net/http: a new connection's first request must come as fast as its head
 	for {
-		if c.br.Buffered() == 0 {
-			c.readDeadline(time.Now().Add(wait))
-			if _, err := c.br.Peek(1); err != nil {
+		c.next = stepDone
+		if err := c.rc.Read(c.fn); err != nil {
+			return // its deadline, or the connection closed
+		}
+		switch c.next {
+		case stepHandOff:
+			handed = c.handOff()
+			return
+		case stepSlow:
+			switch c.slow() {
+			case stepHandOff:
+				handed = c.handOff()
+				return
+			case stepDone:
 				return
 			}
-		}
-		wait = idleTimeout
-		if !c.f.active(c) {
-			return
-		}
-		if b, _ := c.br.Peek(c.br.Buffered()); !headBuffered(b) {
-			c.rdl = time.Now().Add(readHeaderTimeout)
-			c.nc.SetReadDeadline(c.rdl)
-		}
-		var err error
-		c.head, err = wire.ReadHead(c.br, c.head[:0], maxFastHead)
-		switch {
-		case err == wire.ErrTooLarge:
-			handed = c.handOff()
-			return
-		case err != nil:
-			return
-		}
-		r := c.route()
-		if r == nil {
-			handed = c.handOff()
-			return
-		}
-		if !c.serveRequest(r) || !c.f.idle(c) {
+		default:
 			return
 		}
 	}
 }
 
-var crlfcrlf = []byte("\r\n\r\n")
+// step is what serve's read wait does: it serves every request whose head
+// is buffered, reading the socket (fd) when more bytes are needed; it
+// returns false to wait for them, true (c.next set) to leave the wait.
+func (c *fastConn) step(fd uintptr) bool {
+	c.src.fd = int(fd)
+	defer func() { c.src.fd = -1 }()
+	for {
+		if c.br.Buffered() == 0 {
+			switch c.fill() {
+			case errAgain:
+				c.readDeadline(time.Now().Add(c.wait))
+				return false
+			case nil:
+			default:
+				return true
+			}
+		}
+		c.wait = idleTimeout
+		if !c.f.active(c) {
+			return true
+		}
+		if b, _ := c.br.Peek(c.br.Buffered()); !headBuffered(b) {
+			if len(b) == c.br.Size() || b[0] == '\r' || b[0] == '\n' {
+				c.next = stepSlow
+				return true
+			}
+			if !c.part {
+				c.part = true
+				c.rdl = time.Now().Add(readHeaderTimeout)
+				c.nc.SetReadDeadline(c.rdl)
+			}
+			switch c.fill() {
+			case errAgain:
+				return false
+			case nil:
+				continue
+			default:
+				return true
+			}
+		}
+		c.part = false
+		var err error
+		c.head, err = wire.ReadHead(c.br, c.head[:0], maxFastHead) // buffered: no read
+		if err != nil {
+			return true
+		}
+		r := c.route()
+		if r == nil {
+			c.next = stepHandOff
+			return true
+		}
+		if !c.serveRequest(r) || !c.f.idle(c) {
+			return true
+		}
+		if c.br.Buffered() == 0 {
+			// Wait before reading: the next request comes after the
+			// answer, and one pipelined during this request left the
+			// socket readable for the wait (no poller reset within it).
+			c.readDeadline(time.Now().Add(c.wait))
+			return false
+		}
+	}
+}
+
+// step is what serve does when its read wait returns.
+type step uint8
+
+const (
+	stepDone    step = iota // close the connection
+	stepHandOff             // give it to net/http
+	stepSlow                // read the head with blocking reads
+)
+
+// fill reads the socket once, into br.
+func (c *fastConn) fill() error {
+	_, err := c.br.Peek(c.br.Buffered() + 1)
+	return err
+}
+
+// slow reads and serves one request whose head step could not take whole
+// from the buffer, with blocking reads; it returns what serve does next
+// (stepSlow: wait for the next request).
+func (c *fastConn) slow() step {
+	c.part = false
+	c.rdl = time.Now().Add(readHeaderTimeout)
+	c.nc.SetReadDeadline(c.rdl)
+	var err error
+	c.head, err = wire.ReadHead(c.br, c.head[:0], maxFastHead)
+	switch {
+	case err == wire.ErrTooLarge:
+		return stepHandOff
+	case err != nil:
+		return stepDone
+	}
+	r := c.route()
+	if r == nil {
+		return stepHandOff
+	}
+	if !c.serveRequest(r) || !c.f.idle(c) {
+		return stepDone
+	}
+	return stepSlow
+}
+
+// clientSrc reads the client connection under br: inside serve's read wait
+// (fd set) with one non-blocking read, errAgain when nothing is there;
+// outside it, through nc.
+type clientSrc struct {
+	nc net.Conn
+	fd int // -1: outside the wait
+}
+
+// errAgain is clientSrc's error for a read that found nothing.
+var errAgain = errors.New("sidecar: nothing to read yet")
+
+func (r *clientSrc) Read(p []byte) (int, error) {
+	if r.fd < 0 {
+		return r.nc.Read(p)
+	}
+	n, err := syscall.Read(r.fd, p)
+	for err == syscall.EINTR {
+		n, err = syscall.Read(r.fd, p)
+	}
+	switch {
+	case err == syscall.EAGAIN:
+		return 0, errAgain
+	case err != nil:
+		return 0, os.NewSyscallError("read", err)
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+var (
+	lfcrlf = []byte("\n\r\n")
+	lflf   = []byte("\n\n")
+)
 
 // headBuffered reports whether b, the bytes buffered, hold a whole request
-// head: then reading it needs no deadline of its own.
+// head, as wire.ReadHead ends one (a blank line, CRLF or LF, after a line
+// ending in either), with no blank line before it: then reading it needs
+// no read.
 func headBuffered(b []byte) bool {
-	return len(b) > 0 && b[0] != '\r' && b[0] != '\n' && bytes.Contains(b, crlfcrlf)
+	return len(b) > 0 && b[0] != '\r' && b[0] != '\n' && (bytes.Contains(b, lfcrlf) || bytes.Contains(b, lflf))
 }
 
 // deadlineSlack is how far a deadline the fast path keeps set on a client

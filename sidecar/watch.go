@@ -1,41 +1,24 @@
 package sidecar
 
 import (
-	"errors"
-	"net"
-	"os"
+	"syscall"
 	"time"
 )
 
 // The client watch of the fast path. net/http's server reads each client
 // connection in the background while a request is served, to notice a
 // client that leaves and end its request (and free its bulkhead slot). The
-// fast path does not pay for that read on every request: a watchdog, every
-// watchEvery, starts one for each request that has waited watchAfter or
-// longer, with no pipelined bytes buffered. The read takes one byte; a byte
-// is the next pipelined request's first and is kept for it (pendingReader);
-// an end of file or an error means the client is gone: the request's
-// context ends and its upstream exchange is cut.
+// fast path does not pay for that on every request: a watchdog, every
+// watchEvery, peeks at the connection of each request that has waited
+// watchAfter or longer, with no pipelined bytes buffered (a non-blocking
+// MSG_PEEK, which takes nothing). An end of file or an error means the
+// client is gone: the request's context ends and its upstream exchange is
+// cut. Bytes mean the client sent its next request, as net/http's
+// background read takes them to mean: it is still there.
 const (
 	watchAfter = 50 * time.Millisecond
 	watchEvery = 50 * time.Millisecond
 )
-
-// pendingReader reads a byte read ahead by a watch, then the connection.
-type pendingReader struct {
-	nc      net.Conn
-	pending []byte
-	buf     [1]byte
-}
-
-func (r *pendingReader) Read(p []byte) (int, error) {
-	if len(r.pending) > 0 {
-		n := copy(p, r.pending)
-		r.pending = r.pending[n:]
-		return n, nil
-	}
-	return r.nc.Read(p)
-}
 
 // begin marks the start of a request with context ctx.
 func (c *fastConn) begin(start time.Time, ctx *requestCtx) {
@@ -48,22 +31,13 @@ func (c *fastConn) begin(start time.Time, ctx *requestCtx) {
 	c.mu.Unlock()
 }
 
-// end marks the end of the request, stops its watch if one runs (the byte
-// it read, if any, stays for the next request) and reports whether the
-// client went away.
+// end marks the end of the request and reports whether the client went
+// away.
 func (c *fastConn) end() (gone bool) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.started, c.ctx = time.Time{}, nil
-	watching := c.watching
-	if watching {
-		c.nc.SetReadDeadline(aLongTimeAgo)
-	}
-	c.mu.Unlock()
-	if watching {
-		<-c.watched
-		c.rdl = aLongTimeAgo // the next read sets its own
-	}
-	return c.isGone()
+	return c.gone
 }
 
 func (c *fastConn) isGone() bool {
@@ -72,39 +46,33 @@ func (c *fastConn) isGone() bool {
 	return c.gone
 }
 
-// watch starts the client watch of c's request if it has waited long
-// enough, none runs and no earlier watch read a byte of the next request
-// (another would read over it); called by the watchdog with f.mu held.
+// watch peeks at the connection of c's request if it has waited long
+// enough and the client has sent nothing since; called by the watchdog.
 func (c *fastConn) watch(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.watching || c.started.IsZero() || now.Sub(c.started) < watchAfter || len(c.src.pending) > 0 {
+	if c.gone || c.rc == nil || c.started.IsZero() || now.Sub(c.started) < watchAfter {
 		return
 	}
-	c.watching = true
-	c.watched = make(chan struct{})
-	c.nc.SetReadDeadline(time.Time{}) // under mu: before end's, if any
-	go c.watchRead()
-}
-
-func (c *fastConn) watchRead() {
-	n, err := c.nc.Read(c.src.buf[:])
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.watching = false
-	switch {
-	case n == 1:
-		c.src.pending = c.src.buf[:1]
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		// end stopped the watch: the request is over.
-	case c.ctx != nil:
-		c.gone = true
-		c.ctx.gone()
-		if c.up != nil {
-			c.up.SetDeadline(aLongTimeAgo)
-		}
+	var n int
+	var err error
+	if c.rc.Control(func(fd uintptr) {
+		n, _, err = syscall.Recvfrom(int(fd), c.peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	}) != nil {
+		return // closed: the request ends anyway
 	}
-	close(c.watched)
+	switch {
+	case err == syscall.EAGAIN || err == syscall.EINTR:
+		return // still there, nothing sent
+	case err == nil && n > 0:
+		c.started = time.Time{} // its next request: still there, and nothing more to learn
+		return
+	}
+	c.gone = true
+	c.ctx.gone()
+	if c.up != nil {
+		c.up.SetDeadline(aLongTimeAgo)
+	}
 }
 
 // watchdog starts the client watches until shutdown starts (or ends the
