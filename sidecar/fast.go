@@ -198,6 +198,7 @@ type fastConn struct {
 	wait time.Duration // how long the next request may take to come
 	next step          // what serve does when the read wait returns
 	part bool          // a partial head is buffered, its deadline set
+	done time.Time     // when the last request was answered
 	idle atomic.Bool   // between requests (see fastServer.shutting)
 
 	mu      sync.Mutex
@@ -374,7 +375,7 @@ func (c *fastConn) step(fd uintptr) bool {
 			// Wait before reading: the next request comes after the
 			// answer, and one pipelined during this request left the
 			// socket readable for the wait (no poller reset within it).
-			c.readDeadline(time.Now().Add(c.wait))
+			c.readDeadline(c.done.Add(c.wait))
 			return false
 		}
 	}
@@ -569,7 +570,8 @@ func (c *fastConn) serveRequest(r *route) bool {
 	if c.bw.Flush() != nil {
 		fc.keep = false
 	}
-	st.latency.observe(time.Since(start))
+	c.done = time.Now()
+	st.latency.observe(c.done.Sub(start))
 	return fc.keep
 }
 
@@ -916,6 +918,7 @@ type fastCall struct {
 	// pending is set while it is held.
 	pending  bool
 	up       *h1.Conn
+	at       time.Time // when its head arrived
 	respHead []byte
 	resp     wire.Response
 	injected int // the status chaos answered the last attempt with, 0 for none
@@ -1084,7 +1087,7 @@ func (fc *fastCall) release(reuse bool) {
 		up.NetConn().Close()
 		return
 	}
-	fc.c.f.up.Put(up) // with its deadline: the next user sets or clears it
+	fc.c.f.up.Put(up, fc.at) // with its deadline: the next user sets or clears it
 }
 
 // send sends the request to the upstream once and reads its response head,
@@ -1108,7 +1111,7 @@ func (fc *fastCall) send(ctx context.Context) error {
 			dl, bound = dialBy, true
 		}
 	}
-	up, err := c.f.up.Get(ctx, r.fastAddr, dialBy)
+	up, err := c.f.up.Get(ctx, r.fastAddr, start, dialBy)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fc.ended()
@@ -1127,7 +1130,8 @@ func (fc *fastCall) send(ctx context.Context) error {
 	fc.up = up
 	err = fc.exchange(up)
 	if err == nil {
-		r.stats.upstream.observe(time.Since(start))
+		fc.at = time.Now()
+		r.stats.upstream.observe(fc.at.Sub(start))
 		if bound && !fc.bodyBuffered() {
 			up.SetDeadline(fc.deadline) // the body: request_timeout only
 			c.keepCut(nc)

@@ -193,7 +193,7 @@ func closeBody(req *http.Request) {
 // get returns an idle connection to addr that the upstream has not closed,
 // or a new one.
 func (t *Transport) get(ctx context.Context, addr string) (*conn, error) {
-	if c, ok := t.getIdle(addr); ok {
+	if c, ok := t.getIdle(addr, time.Now()); ok {
 		if c.dirty {
 			c.nc.SetDeadline(time.Time{})
 			c.dirty = false
@@ -204,9 +204,8 @@ func (t *Transport) get(ctx context.Context, addr string) (*conn, error) {
 }
 
 // getIdle returns an idle connection to addr that the upstream has not
-// closed, if there is one.
-func (t *Transport) getIdle(addr string) (*conn, bool) {
-	now := time.Now()
+// closed, if there is one; now is the time.
+func (t *Transport) getIdle(addr string, now time.Time) (*conn, bool) {
 	for {
 		t.mu.Lock()
 		list := t.idle[addr]
@@ -238,13 +237,14 @@ func (t *Transport) dialNew(ctx context.Context, addr string) (*conn, error) {
 }
 
 // put returns c to the pool, or closes it when the pool is full or was
-// emptied by CloseIdleConnections since c was made.
-func (t *Transport) put(c *conn) {
+// emptied by CloseIdleConnections since c was made; now is the time, or
+// earlier (the idle time counts from it).
+func (t *Transport) put(c *conn, now time.Time) {
 	if c.sock.pending() { // flushed but never sent: not a connection to reuse
 		c.nc.Close()
 		return
 	}
-	c.idleAt = time.Now()
+	c.idleAt = now
 	t.mu.Lock()
 	list := t.idle[c.addr]
 	if c.gen != t.closed || len(list) >= t.maxIdle {
@@ -429,7 +429,7 @@ func (b *body) Close() error {
 	}
 	err := b.rc.Close()
 	if stopped && b.keep {
-		b.t.put(b.c)
+		b.t.put(b.c, time.Now())
 	} else {
 		b.c.nc.Close()
 	}
@@ -470,10 +470,11 @@ func (t *Transport) MaxHead() int64 { return t.maxHead }
 
 // Get returns an idle connection to addr ("host:port") that the upstream
 // has not closed, or a new one dialled under ctx, and by dialBy when it is
-// not zero. Give it back with Put once a response was read whole from it
-// and both ends keep it open; close its NetConn otherwise.
-func (t *Transport) Get(ctx context.Context, addr string, dialBy time.Time) (*Conn, error) {
-	if c, ok := t.getIdle(addr); ok {
+// not zero; now is the time. Give it back with Put once a response was
+// read whole from it and both ends keep it open; close its NetConn
+// otherwise.
+func (t *Transport) Get(ctx context.Context, addr string, now, dialBy time.Time) (*Conn, error) {
+	if c, ok := t.getIdle(addr, now); ok {
 		return c, nil
 	}
 	if !dialBy.IsZero() {
@@ -484,5 +485,6 @@ func (t *Transport) Get(ctx context.Context, addr string, dialBy time.Time) (*Co
 	return t.dialNew(ctx, addr)
 }
 
-// Put returns c to the pool (or closes it when the pool is full).
-func (t *Transport) Put(c *Conn) { t.put(c) }
+// Put returns c to the pool (or closes it when the pool is full); its idle
+// time counts from at, the time its response arrived or later.
+func (t *Transport) Put(c *Conn, at time.Time) { t.put(c, at) }

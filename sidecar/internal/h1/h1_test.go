@@ -463,7 +463,7 @@ func TestExpireKeepsTheRecent(t *testing.T) {
 		conns = append(conns, c)
 	}
 	for _, c := range conns {
-		tr.put(c)
+		tr.put(c, time.Now())
 	}
 	tr.mu.Lock()
 	conns[0].idleAt = conns[0].idleAt.Add(-2 * time.Hour) // the oldest, expired
