@@ -322,6 +322,10 @@ func (c *fastConn) serve() {
 // returns false to wait for them, true (c.next set) to leave the wait.
 func (c *fastConn) step(fd uintptr) bool {
 	c.src.fd = int(fd)
+	// The wait just took (or its start reset) the socket's readiness:
+	// bytes that came before are not announced again until a read finds
+	// the socket empty.
+	c.src.more = true
 	defer func() { c.src.fd = -1 }()
 	for {
 		if c.br.Buffered() == 0 {
@@ -371,10 +375,14 @@ func (c *fastConn) step(fd uintptr) bool {
 		if !c.serveRequest(r) || !c.f.idle(c) {
 			return true
 		}
-		if c.br.Buffered() == 0 {
+		if c.br.Buffered() == 0 && !c.src.more {
 			// Wait before reading: the next request comes after the
 			// answer, and one pipelined during this request left the
 			// socket readable for the wait (no poller reset within it).
+			// Not when no read in this wait found the socket empty: a
+			// read that filled the buffer, or bytes taken by blocking
+			// reads before the wait (slow), leave bytes that came
+			// before the readiness was taken, which nothing announces.
 			c.readDeadline(c.done.Add(c.wait))
 			return false
 		}
@@ -427,6 +435,10 @@ func (c *fastConn) slow() step {
 type clientSrc struct {
 	nc net.Conn
 	fd int // -1: outside the wait
+	// more: inside the wait, no read since the readiness was taken found
+	// the socket empty (EAGAIN, or fewer bytes than asked for): bytes may
+	// be waiting that no readiness announces.
+	more bool
 }
 
 // errAgain is clientSrc's error for a read that found nothing.
@@ -440,6 +452,7 @@ func (r *clientSrc) Read(p []byte) (int, error) {
 	for err == syscall.EINTR {
 		n, err = syscall.Read(r.fd, p)
 	}
+	r.more = err == nil && n == len(p) && n > 0
 	switch {
 	case err == syscall.EAGAIN:
 		return 0, errAgain
