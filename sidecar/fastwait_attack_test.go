@@ -2,10 +2,14 @@ package sidecar
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -84,6 +88,214 @@ func TestFastWaitPipelinedAfterSlowHead(t *testing.T) {
 		close(release)
 		got, err := readResponses(bufio.NewReader(c), 3)
 		if want := []string{`200 "ok"`, `200 "ok"`, `200 "ok"`}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("answers %q (%v), want %q", got, err, want)
+		}
+	})
+}
+
+// stuckUpstream is an upstream with a small receive buffer that accepts
+// connections and reads nothing from them: a large request head fills the
+// socket and the proxy's write of it is short. Each connection accepted
+// comes on the channel (buffered).
+func stuckUpstream(t *testing.T) (string, <-chan net.Conn) {
+	t.Helper()
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
+		return nil
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan net.Conn, 16)
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			ch <- c
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + ln.Addr().String(), ch
+}
+
+// smallSendBuffer dials the upstream with a send buffer of 4 KiB: a
+// request head larger than the upstream reads is written short.
+func smallSendBuffer(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err == nil {
+		c.(*net.TCPConn).SetWriteBuffer(4 << 10)
+	}
+	return c, err
+}
+
+// serveOpts is attackServeCtl with opts for New.
+func serveOpts(t *testing.T, fast bool, opts Options, yaml string, args ...any) (addr string, stop func(), served <-chan error) {
+	t.Helper()
+	cfg, err := ParseConfig(fmt.Appendf(nil, yaml, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.FastPath = fast
+	s, err := New(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, al := loopbackListeners(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan error, 1)
+	go func() { ch <- s.Serve(ctx, pl, al) }()
+	out := make(chan error, 1)
+	var once sync.Once
+	wait := func() {
+		once.Do(func() {
+			select {
+			case err := <-ch:
+				out <- err
+			case <-time.After(30 * time.Second):
+				out <- errors.New("Serve did not return within 30s")
+			}
+		})
+	}
+	t.Cleanup(func() { cancel(); wait() })
+	return pl.Addr().String(), func() { cancel(); go wait() }, out
+}
+
+// bigHead is a fast-path request head of about 60 KiB.
+var bigHead = "GET /big HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("p", 60<<10) + "\r\n\r\n"
+
+// The upstream takes only part of a large request head and reads no
+// more: the route's timeout, the client leaving, and shutdown's hard stop
+// must each end the write of the rest.
+func TestFastWaitUpstreamShortWrite(t *testing.T) {
+	t.Run("timeout", func(t *testing.T) {
+		paths(t, func(t *testing.T, fast bool) {
+			u, accepted := stuckUpstream(t)
+			addr, _, _ := serveOpts(t, fast, Options{Dial: smallSendBuffer}, "routes:\n  - {name: api, prefix: /, upstream: '%s', timeout: 300ms}\n", u)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			start := time.Now()
+			c.SetDeadline(start.Add(3 * time.Second))
+			go io.WriteString(c, bigHead)
+			got, err := readResponses(bufio.NewReader(c), 1)
+			if len(got) != 1 || !strings.HasPrefix(got[0], "504 ") || time.Since(start) > 2*time.Second {
+				t.Errorf("answers %q (%v) after %v, want a 504 after the timeout (300ms)", got, err, time.Since(start))
+			}
+			select {
+			case <-accepted:
+			default:
+				t.Error("the upstream never saw the request")
+			}
+		})
+	})
+	t.Run("client gone", func(t *testing.T) {
+		paths(t, func(t *testing.T, fast bool) {
+			u, accepted := stuckUpstream(t)
+			addr, _, _ := serveOpts(t, fast, Options{Dial: smallSendBuffer}, oneRoute, u)
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			go io.WriteString(c, bigHead)
+			var uc net.Conn
+			select {
+			case uc = <-accepted:
+			case <-time.After(3 * time.Second):
+				t.Fatal("the request did not reach the upstream")
+			}
+			time.Sleep(100 * time.Millisecond) // the proxy's write is stuck
+			c.Close()
+			// The proxy must give up the write and close the upstream
+			// connection: reading it finds its end, not a deadline.
+			uc.SetReadDeadline(time.Now().Add(3 * time.Second))
+			_, err = io.Copy(io.Discard, uc)
+			if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("upstream connection after the client left: %v, want it closed", err)
+			}
+		})
+	})
+	t.Run("shutdown", func(t *testing.T) {
+		paths(t, func(t *testing.T, fast bool) {
+			u, accepted := stuckUpstream(t)
+			addr, stop, served := serveOpts(t, fast, Options{Dial: smallSendBuffer}, "shutdown_timeout: 300ms\nroutes:\n  - {name: api, prefix: /, upstream: '%s'}\n", u)
+			inflight := sendAndWait(t, addr, bigHead, accepted)
+			time.Sleep(100 * time.Millisecond) // the proxy's write is stuck
+			start := time.Now()
+			stop()
+			got := <-inflight
+			if d := time.Since(start); d > 300*time.Millisecond+drainGrace+time.Second {
+				t.Errorf("in flight past shutdown_timeout: %q after %v", got, d)
+			}
+			select {
+			case err := <-served:
+				if err == nil {
+					t.Error("Serve returned nil after a forced shutdown")
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("Serve did not return")
+			}
+		})
+	})
+}
+
+// An upstream that answers as soon as it accepts a connection, before the
+// request reaches it, and holds the connection open: the answer is on the
+// proxy's socket before the proxy's read wait starts (the dial below
+// returns once it is). The proxy must read it, not wait for readiness that
+// came before the wait.
+func TestFastWaitUpstreamAnswersFirst(t *testing.T) {
+	u := rawUpstream(t, func(c net.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nearly")
+		io.Copy(io.Discard, c)
+	})
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		rc, _ := c.(*net.TCPConn).SyscallConn()
+		var b [1]byte
+		rc.Read(func(fd uintptr) bool {
+			_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			return err != syscall.EAGAIN
+		})
+		c.SetReadDeadline(time.Time{})
+		return c, nil
+	}
+	paths(t, func(t *testing.T, fast bool) {
+		addr, _, _ := serveOpts(t, fast, Options{Dial: dial}, oneRoute, u)
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+		got, err := readResponses(bufio.NewReader(c), 1)
+		if want := []string{`200 "early"`}; fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("answers %q (%v), want %q", got, err, want)
 		}
 	})

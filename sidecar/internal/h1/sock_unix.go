@@ -27,10 +27,15 @@ type sock struct {
 	out   []byte          // flushed; out[off:] not yet written
 	off   int
 	short bool // the socket took only part of out
-	fn    func(fd uintptr) bool
-	p     []byte // the read's buffer, for fn
-	n     int
-	err   error
+	// read: a read was tried since the connection was made. Until then
+	// bytes may be on the socket that no readiness will announce: a
+	// server that speaks first sent them before the first wait began,
+	// whose start forgets the readiness they raised.
+	read bool
+	fn   func(fd uintptr) bool
+	p    []byte // the read's buffer, for fn
+	n    int
+	err  error
 }
 
 // maxPending is the largest write buffer kept for the next request.
@@ -111,8 +116,11 @@ func (s *sock) io(fd uintptr) bool {
 			return true
 		}
 		s.sent()
-		return false // the answer comes after the request: wait for it
+		if s.read {
+			return false // the answer comes after the request: wait for it
+		}
 	}
+	s.read = true
 	n, err := syscall.Read(int(fd), s.p)
 	for err == syscall.EINTR {
 		n, err = syscall.Read(int(fd), s.p)
