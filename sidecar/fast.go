@@ -216,8 +216,12 @@ func newFastConn(f *fastServer, nc net.Conn) *fastConn {
 	c := &fastConn{f: f, nc: nc, bw: bufio.NewWriterSize(nc, 4<<10)}
 	c.src = clientSrc{nc: nc, fd: -1}
 	c.br = bufio.NewReaderSize(&c.src, 4<<10)
-	if sc, ok := nc.(syscall.Conn); ok {
-		if rc, err := sc.SyscallConn(); err == nil {
+	// The socket is read under nc only when nc is the socket itself: a
+	// listener's wrapper may embed one (SyscallConn and all) and read
+	// otherwise (a preamble stripped, bytes counted or buffered).
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		if rc, err := nc.(syscall.Conn).SyscallConn(); err == nil {
 			c.rc = rc
 			c.fn = c.step // made once: a method value per wait would allocate
 		}
@@ -289,7 +293,7 @@ func (c *fastConn) serve() {
 		}
 		c.f.forget(c)
 	}()
-	if c.rc == nil { // not a socket: net/http's
+	if c.rc == nil { // not a bare socket: net/http's
 		handed = c.handOff()
 		return
 	}

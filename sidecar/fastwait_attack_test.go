@@ -300,3 +300,81 @@ func TestFastWaitUpstreamAnswersFirst(t *testing.T) {
 		}
 	})
 }
+
+// preambleListener hands out connections that are sockets underneath
+// (they embed *net.TCPConn, SyscallConn and all) but read otherwise: each
+// strips a first line (a preamble, as the PROXY protocol's) before the
+// client's bytes.
+type preambleListener struct{ net.Listener }
+
+type preambleConn struct {
+	*net.TCPConn
+	br *bufio.Reader
+}
+
+func (l preambleListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := c.(*net.TCPConn)
+	return &preambleConn{TCPConn: tc, br: bufio.NewReader(tc)}, nil
+}
+
+func (c *preambleConn) Read(p []byte) (int, error) {
+	if c.br == nil {
+		return c.TCPConn.Read(p)
+	}
+	if _, err := c.br.ReadString('\n'); err != nil {
+		return 0, err
+	}
+	n, err := c.br.Read(p) // what the line's read brought after it, if any
+	if c.br.Buffered() == 0 {
+		c.br = nil
+	}
+	return n, err
+}
+
+// A connection whose Read is not its socket's (a listener wrapper that
+// embeds *net.TCPConn): the fast path must read it through Read, or hand
+// it to net/http, not read the socket under it.
+func TestFastWaitWrappedConnReadThroughRead(t *testing.T) {
+	rec := &recorder{}
+	u := rec.start(t)
+	for _, fast := range []bool{true, false} {
+		t.Run(fmt.Sprint("fast=", fast), func(t *testing.T) {
+			cfg, err := ParseConfig(fmt.Appendf(nil, oneRoute, u))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.FastPath = fast
+			s, err := New(cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl, al := loopbackListeners(t)
+			ctx, stop := context.WithCancel(context.Background())
+			served := make(chan error, 1)
+			go func() { served <- s.Serve(ctx, preambleListener{pl}, al) }()
+			defer func() {
+				stop()
+				select {
+				case <-served:
+				case <-time.After(10 * time.Second):
+					t.Error("Serve did not return")
+				}
+			}()
+			c, err := net.Dial("tcp", pl.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(3 * time.Second))
+			io.WriteString(c, "PREAMBLE 1.2.3.4\r\nGET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+			got, err := readResponses(bufio.NewReader(c), 1)
+			if want := []string{`200 "/x"`}; fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("answers %q (%v), want %q", got, err, want)
+			}
+		})
+	}
+}
