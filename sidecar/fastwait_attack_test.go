@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"syscall"
@@ -377,4 +378,114 @@ func TestFastWaitWrappedConnReadThroughRead(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Shutdown past its timeout with connections in every state: one whose
+// request waits upstream and one whose goroutine is stuck writing an
+// answer its client does not read (both inside the read wait's callback,
+// which a Close waits for), one idle, one with half a head. Serve returns
+// within shutdown_timeout and the drain grace, and every connection ends.
+func TestFastWaitHardStopEveryState(t *testing.T) {
+	chunk := strings.Repeat("z", 64<<10)
+	hold := make(chan struct{})
+	defer close(hold)
+	held := make(chan struct{}, 1)
+	u := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hold":
+			held <- struct{}{}
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+			}
+		case "/big":
+			for range 1024 {
+				if _, err := io.WriteString(w, chunk); err != nil {
+					return
+				}
+			}
+		}
+		io.WriteString(w, "ok")
+	})
+	paths(t, func(t *testing.T, fast bool) {
+		addr, stop, served := attackServeCtl(t, fast, "shutdown_timeout: 300ms\nroutes:\n  - {name: api, prefix: /, upstream: '%s'}\n", u.URL)
+		dial := func(payload string) net.Conn {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			c.SetDeadline(time.Now().Add(8 * time.Second))
+			io.WriteString(c, payload)
+			return c
+		}
+		idle := dial("GET /warm HTTP/1.1\r\nHost: x\r\n\r\n")
+		if got, err := readResponses(bufio.NewReader(idle), 1); err != nil {
+			t.Fatalf("warm-up: %q %v", got, err)
+		}
+		held1 := dial("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+		select {
+		case <-held:
+		case <-time.After(3 * time.Second):
+			t.Fatal("the request did not arrive")
+		}
+		big := dial("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+		big.(*net.TCPConn).SetReadBuffer(4 << 10)
+		half := dial("GET /half HTTP/1.1\r\nHo")
+		time.Sleep(200 * time.Millisecond) // the big answer fills the sockets; the half head is read
+		start := time.Now()
+		stop()
+		select {
+		case <-served:
+		case <-time.After(300*time.Millisecond + drainGrace + 3*time.Second):
+			t.Fatal("Serve did not return")
+		}
+		if d := time.Since(start); d > 300*time.Millisecond+drainGrace+time.Second {
+			t.Errorf("Serve returned after %v", d)
+		}
+		// (The big answer's connection is closed with bytes still queued
+		// to its client, which the kernel sends on after the close: its end
+		// is not seen within a bound, on either path.)
+		for name, c := range map[string]net.Conn{"idle": idle, "held": held1, "half": half} {
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			n, err := io.Copy(io.Discard, c)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Errorf("%s connection still open after Serve returned (%d bytes read)", name, n)
+			}
+		}
+	})
+}
+
+// Many pipelined requests across several buffers, one in the middle with
+// a body (net/http's from then on): every answer comes back, in order.
+func TestFastWaitPipelinedHandOffBeyondBuffer(t *testing.T) {
+	paths(t, func(t *testing.T, fast bool) {
+		rec := &recorder{}
+		f := attackServe(t, fast, oneRoute, rec.start(t))
+		c, err := net.Dial("tcp", addrOf(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		var b strings.Builder
+		var want []string
+		for i := range 150 {
+			if i == 90 {
+				b.WriteString("POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+				want = append(want, `200 "/bodyabc"`)
+			}
+			b.WriteString(head64(t, i))
+			want = append(want, fmt.Sprintf(`200 "/p%04d"`, i))
+		}
+		go io.WriteString(c, b.String())
+		got, err := readResponses(bufio.NewReader(c), len(want))
+		if err != nil {
+			t.Fatalf("after %d answers: %v", len(got), err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("answers %q, want %q", got, want)
+		}
+	})
 }
