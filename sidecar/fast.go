@@ -430,6 +430,9 @@ func (c *fastConn) slow() step {
 	if !c.serveRequest(r) || !c.f.idle(c) {
 		return stepDone
 	}
+	// The head's deadline may have passed while the request was served:
+	// the next read wait would end on it as it starts, before reading.
+	c.readDeadline(c.done.Add(c.wait))
 	return stepSlow
 }
 
