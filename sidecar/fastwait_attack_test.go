@@ -522,3 +522,45 @@ func TestFastWaitSlowHeadLongRequest(t *testing.T) {
 		}
 	})
 }
+
+// A client that sends two requests in one write and leaves while the
+// first waits upstream: the second is buffered, not on the socket, so
+// the socket's end says the client left. The first request ends within
+// about 100 ms (freeing its upstream and bulkhead slot), as on net/http,
+// instead of waiting for the upstream's answer nobody reads.
+func TestFastWaitClientGoneWithPipelinedBuffered(t *testing.T) {
+	paths(t, func(t *testing.T, fast bool) {
+		arrived := make(chan struct{}, 4)
+		canceled := make(chan struct{}, 4)
+		u := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/hold" {
+				io.WriteString(w, "ok")
+				return
+			}
+			arrived <- struct{}{}
+			select {
+			case <-r.Context().Done():
+				canceled <- struct{}{}
+			case <-time.After(5 * time.Second):
+			}
+		})
+		f := attackServe(t, fast, oneRoute, u.URL)
+		c, err := net.Dial("tcp", addrOf(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+		select {
+		case <-arrived:
+		case <-time.After(3 * time.Second):
+			t.Fatal("the request did not arrive")
+		}
+		c.Close()
+		select {
+		case <-canceled:
+		case <-time.After(2 * time.Second):
+			t.Error("the client left, and its request still waits upstream after 2s")
+		}
+	})
+}

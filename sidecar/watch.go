@@ -10,11 +10,13 @@ import (
 // client that leaves and end its request (and free its bulkhead slot). The
 // fast path does not pay for that on every request: a watchdog, every
 // watchEvery, peeks at the connection of each request that has waited
-// watchAfter or longer, with no pipelined bytes buffered (a non-blocking
-// MSG_PEEK, which takes nothing). An end of file or an error means the
-// client is gone: the request's context ends and its upstream exchange is
-// cut. Bytes mean the client sent its next request, as net/http's
-// background read takes them to mean: it is still there.
+// watchAfter or longer (a non-blocking MSG_PEEK, which takes nothing). An
+// end of file or an error means the client is gone: the request's context
+// ends and its upstream exchange is cut; pipelined requests already read
+// (buffered) change nothing to that, as for net/http's background read,
+// which reads the socket under its buffer. Bytes mean the client sent its
+// next request, as net/http's background read takes them to mean: it is
+// still there.
 const (
 	watchAfter = 50 * time.Millisecond
 	watchEvery = 50 * time.Millisecond
@@ -22,12 +24,8 @@ const (
 
 // begin marks the start of a request with context ctx.
 func (c *fastConn) begin(start time.Time, ctx *requestCtx) {
-	buffered := c.br.Buffered() > 0
 	c.mu.Lock()
-	c.ctx, c.gone = ctx, false
-	if !buffered { // with pipelined bytes buffered, nothing to watch for
-		c.started = start
-	}
+	c.ctx, c.gone, c.started = ctx, false, start
 	c.mu.Unlock()
 }
 
