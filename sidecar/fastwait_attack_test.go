@@ -564,3 +564,51 @@ func TestFastWaitClientGoneWithPipelinedBuffered(t *testing.T) {
 		}
 	})
 }
+
+// Pipelined heads of every size in one stream, written in pieces of
+// varying length: ones that straddle the buffer's end, ones larger than
+// the buffer (blocking reads in the middle of the stream), bare-LF ones.
+// Every answer comes back, in order.
+func TestFastWaitPipelinedMixedSizes(t *testing.T) {
+	paths(t, func(t *testing.T, fast bool) {
+		rec := &recorder{}
+		f := attackServe(t, fast, oneRoute, rec.start(t))
+		c, err := net.Dial("tcp", addrOf(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(8 * time.Second))
+		var b strings.Builder
+		var want []string
+		for i := range 240 {
+			pad := strings.Repeat("q", (i*337)%1500)
+			if i%40 == 7 {
+				pad = strings.Repeat("Q", 5000+i)
+			}
+			eol := "\r\n"
+			if i%9 == 4 {
+				eol = "\n"
+			}
+			fmt.Fprintf(&b, "GET /m%03d HTTP/1.1%sHost: x%sX-Pad: %s%s%s", i, eol, eol, pad, eol, eol)
+			want = append(want, fmt.Sprintf(`200 "/m%03d"`, i))
+		}
+		stream := b.String()
+		go func() {
+			for i, n := 0, 0; n < len(stream); i++ {
+				k := min(len(stream)-n, 1+(i*7919)%9000)
+				if _, err := io.WriteString(c, stream[n:n+k]); err != nil {
+					return
+				}
+				n += k
+			}
+		}()
+		got, err := readResponses(bufio.NewReader(c), len(want))
+		if err != nil {
+			t.Fatalf("after %d answers: %v", len(got), err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("answers %q, want %q", got, want)
+		}
+	})
+}
