@@ -249,12 +249,13 @@ func (c *fastConn) abort() {
 var aLongTimeAgo = time.Unix(1, 0)
 
 // attach records up as the connection of the attempt in flight (nil: none)
-// and reports false when the server has ended the requests in flight.
+// and reports false when the server has ended the requests in flight or
+// the client watch found the client gone (up came too late to be cut).
 func (c *fastConn) attach(up net.Conn) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.up = up
-	return !c.aborted
+	return !c.aborted && !c.gone
 }
 
 // keepCut sets a past deadline on up again if abort or the client watch
@@ -1145,7 +1146,7 @@ func (fc *fastCall) send(ctx context.Context) error {
 	if !c.attach(nc) {
 		nc.Close()
 		c.attach(nil)
-		return errShutdown
+		return fc.ended() // shutdown's hard stop, or the client gone
 	}
 	fc.up = up
 	err = fc.exchange(up)

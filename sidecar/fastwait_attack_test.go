@@ -612,3 +612,57 @@ func TestFastWaitPipelinedMixedSizes(t *testing.T) {
 		}
 	})
 }
+
+// The client leaves while the upstream connection is being dialled, and
+// the dial completes all the same (it finished as the request's context
+// ended): the request must not go on to the upstream and wait for its
+// answer, as on net/http's path (h1's RoundTrip aborts a connection whose
+// context has ended).
+func TestFastWaitClientGoneDuringDial(t *testing.T) {
+	paths(t, func(t *testing.T, fast bool) {
+		arrived := make(chan struct{}, 4)
+		canceled := make(chan struct{}, 4)
+		u := upstream(t, func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			select {
+			case <-r.Context().Done():
+				canceled <- struct{}{}
+			case <-time.After(5 * time.Second):
+			}
+		})
+		dialing := make(chan struct{}, 1)
+		proceed := make(chan struct{})
+		dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).Dial(network, addr)
+			dialing <- struct{}{}
+			<-proceed // until the client has left: the dial ignores ctx
+			return c, err
+		}
+		addr, _, _ := serveOpts(t, fast, Options{Dial: dial}, oneRoute, u.URL)
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+		select {
+		case <-dialing:
+		case <-time.After(3 * time.Second):
+			t.Fatal("no dial")
+		}
+		c.Close()
+		time.Sleep(watchAfter + 4*watchEvery) // the watch finds the client gone
+		close(proceed)
+		select {
+		case <-arrived:
+		case <-canceled:
+		case <-time.After(time.Second):
+			return // not sent at all: fine
+		}
+		select {
+		case <-canceled:
+		case <-time.After(2 * time.Second):
+			t.Error("the client left during the dial, and its request still waits upstream after 2s")
+		}
+	})
+}
