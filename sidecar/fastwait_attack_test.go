@@ -666,3 +666,62 @@ func TestFastWaitClientGoneDuringDial(t *testing.T) {
 		}
 	})
 }
+
+// preambleDialConn is an upstream connection of Options.Dial's that
+// embeds its socket but writes otherwise: a preamble line before the
+// first bytes (as a PROXY protocol header).
+type preambleDialConn struct {
+	*net.TCPConn
+	sent bool
+}
+
+func (c *preambleDialConn) Write(p []byte) (int, error) {
+	if !c.sent {
+		c.sent = true
+		if _, err := c.TCPConn.Write([]byte("PREAMBLE\r\n")); err != nil {
+			return 0, err
+		}
+	}
+	return c.TCPConn.Write(p)
+}
+
+// An Options.Dial whose connections embed their socket (SyscallConn and
+// all) but write through their own Write: the pool must write them
+// through Write, not the socket under it.
+func TestFastWaitWrappedUpstreamConnWrittenThroughWrite(t *testing.T) {
+	u := rawUpstream(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if line, err := br.ReadString('\n'); err != nil || line != "PREAMBLE\r\n" {
+			io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nno preamble")
+			return
+		}
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.RequestURI), req.RequestURI)
+		}
+	})
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &preambleDialConn{TCPConn: c.(*net.TCPConn)}, nil
+	}
+	paths(t, func(t *testing.T, fast bool) {
+		addr, _, _ := serveOpts(t, fast, Options{Dial: dial}, oneRoute, u)
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n\r\n")
+		got, err := readResponses(bufio.NewReader(c), 2)
+		if want := []string{`200 "/x"`, `200 "/y"`}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("answers %q (%v), want %q", got, err, want)
+		}
+	})
+}

@@ -23,7 +23,7 @@ import (
 // write deadline.
 type sock struct {
 	nc    net.Conn
-	rc    syscall.RawConn // nil: not a socket, nc's Read and Write
+	rc    syscall.RawConn // nil: not a bare socket, nc's Read and Write
 	out   []byte          // flushed; out[off:] not yet written
 	off   int
 	short bool // the socket took only part of out
@@ -43,11 +43,15 @@ const maxPending = 16 << 10
 
 func (s *sock) init(nc net.Conn) {
 	s.nc = nc
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
+	// Only a bare socket is written and read under nc: a dialer's
+	// connection may embed one (SyscallConn and all) and write or read
+	// otherwise (a preamble, TLS, bytes counted).
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+	default:
 		return
 	}
-	rc, err := sc.SyscallConn()
+	rc, err := nc.(syscall.Conn).SyscallConn()
 	if err != nil {
 		return
 	}
