@@ -249,7 +249,6 @@ func (t *Transport) put(c *conn, now time.Time) {
 		c.nc.Close()
 		return
 	}
-	c.idleAt = now
 	t.mu.Lock()
 	list := t.idle[c.addr]
 	if c.gen != t.closed || len(list) >= t.maxIdle {
@@ -257,6 +256,10 @@ func (t *Transport) put(c *conn, now time.Time) {
 		c.nc.Close()
 		return
 	}
+	if n := len(list); n > 0 && now.Before(list[n-1].idleAt) {
+		now = list[n-1].idleAt // the list stays in idle order, for expire
+	}
+	c.idleAt = now
 	t.idle[c.addr] = append(list, c)
 	if t.sweep == nil {
 		t.sweep = time.AfterFunc(t.idleFor, t.expire)

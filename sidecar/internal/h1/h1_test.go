@@ -510,3 +510,29 @@ func TestLargeRequestHeadWrittenWhole(t *testing.T) {
 		}
 	}
 }
+
+// A connection given back with an earlier time than the one pooled before
+// it (its response arrived earlier, its body took longer) keeps the list in
+// idle order, which expire's prefix scan relies on.
+func TestPutKeepsIdleOrder(t *testing.T) {
+	srv, _ := counted(t, func(w http.ResponseWriter, r *http.Request) {})
+	tr := newTransport(t, 4)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	a, err := tr.get(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tr.get(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tr.put(a, now)
+	tr.put(b, now.Add(-time.Hour))
+	tr.mu.Lock()
+	list := slices.Clone(tr.idle[addr])
+	tr.mu.Unlock()
+	if len(list) != 2 || list[1].idleAt.Before(list[0].idleAt) {
+		t.Fatalf("idle times %v, %v: out of order", list[0].idleAt, list[1].idleAt)
+	}
+}

@@ -36,6 +36,7 @@ type sock struct {
 	p    []byte // the read's buffer, for fn
 	n    int
 	err  error
+	op   string // the system call s.err came from
 }
 
 // maxPending is the largest write buffer kept for the next request.
@@ -74,7 +75,7 @@ func (s *sock) Read(p []byte) (int, error) {
 	if s.rc == nil {
 		return s.nc.Read(p)
 	}
-	s.p, s.n, s.err = p, 0, nil
+	s.p, s.n, s.err, s.op = p, 0, nil, "read"
 	defer func() { s.p = nil }()
 	for {
 		if err := s.rc.Read(s.fn); err != nil {
@@ -92,7 +93,7 @@ func (s *sock) Read(p []byte) (int, error) {
 	}
 	switch {
 	case s.err != nil:
-		return 0, os.NewSyscallError("read", s.err)
+		return 0, os.NewSyscallError(s.op, s.err)
 	case s.n == 0 && len(p) > 0:
 		return 0, io.EOF
 	}
@@ -116,7 +117,7 @@ func (s *sock) io(fd uintptr) bool {
 			return true
 		case err != nil:
 			s.sent()
-			s.err = err
+			s.err, s.op = err, "write"
 			return true
 		}
 		s.sent()
