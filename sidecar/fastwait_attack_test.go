@@ -480,13 +480,7 @@ func TestFastWaitPipelinedHandOffBeyondBuffer(t *testing.T) {
 			want = append(want, fmt.Sprintf(`200 "/p%04d"`, i))
 		}
 		go io.WriteString(c, b.String())
-		got, err := readResponses(bufio.NewReader(c), len(want))
-		if err != nil {
-			t.Fatalf("after %d answers: %v", len(got), err)
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("answers %q, want %q", got, want)
-		}
+		expectAnswers(t, c, want)
 	})
 }
 
@@ -603,13 +597,7 @@ func TestFastWaitPipelinedMixedSizes(t *testing.T) {
 				n += k
 			}
 		}()
-		got, err := readResponses(bufio.NewReader(c), len(want))
-		if err != nil {
-			t.Fatalf("after %d answers: %v", len(got), err)
-		}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("answers %q, want %q", got, want)
-		}
+		expectAnswers(t, c, want)
 	})
 }
 
@@ -724,4 +712,16 @@ func TestFastWaitWrappedUpstreamConnWrittenThroughWrite(t *testing.T) {
 			t.Errorf("answers %q (%v), want %q", got, err, want)
 		}
 	})
+}
+
+// expectAnswers reads len(want) answers from c and compares them with want.
+func expectAnswers(t *testing.T, c net.Conn, want []string) {
+	t.Helper()
+	got, err := readResponses(bufio.NewReader(c), len(want))
+	if err != nil {
+		t.Fatalf("after %d answers: %v", len(got), err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("answers %q, want %q", got, want)
+	}
 }
