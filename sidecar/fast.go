@@ -240,10 +240,15 @@ func newFastConn(f *fastServer, nc net.Conn) *fastConn {
 func (c *fastConn) abort() {
 	c.mu.Lock()
 	c.aborted = true
+	c.cut()
+	c.mu.Unlock()
+}
+
+// cut ends the upstream exchange in flight, if any; c.mu held.
+func (c *fastConn) cut() {
 	if c.up != nil {
 		c.up.SetDeadline(aLongTimeAgo)
 	}
-	c.mu.Unlock()
 }
 
 var aLongTimeAgo = time.Unix(1, 0)
@@ -369,15 +374,7 @@ func (c *fastConn) step(fd uintptr) bool {
 		c.part = false
 		var err error
 		c.head, err = wire.ReadHead(c.br, c.head[:0], maxFastHead) // buffered: no read
-		if err != nil {
-			return true
-		}
-		r := c.route()
-		if r == nil {
-			c.next = stepHandOff
-			return true
-		}
-		if !c.serveRequest(r) || !c.f.idle(c) {
+		if !c.serveHead(err) {
 			return true
 		}
 		if c.br.Buffered() == 0 && !c.src.more {
@@ -392,6 +389,30 @@ func (c *fastConn) step(fd uintptr) bool {
 			return false
 		}
 	}
+}
+
+// serveHead serves the request whose head wire.ReadHead just read (err
+// its error) and reports whether the connection waits for the next one;
+// false, with c.next set, when it closes or goes to net/http.
+func (c *fastConn) serveHead(err error) bool {
+	switch {
+	case err == wire.ErrTooLarge:
+		c.next = stepHandOff
+		return false
+	case err != nil:
+		c.next = stepDone
+		return false
+	}
+	r := c.route()
+	if r == nil {
+		c.next = stepHandOff
+		return false
+	}
+	if !c.serveRequest(r) || !c.f.idle(c) {
+		c.next = stepDone
+		return false
+	}
+	return true
 }
 
 // step is what serve does when its read wait returns.
@@ -418,18 +439,8 @@ func (c *fastConn) slow() step {
 	c.nc.SetReadDeadline(c.rdl)
 	var err error
 	c.head, err = wire.ReadHead(c.br, c.head[:0], maxFastHead)
-	switch {
-	case err == wire.ErrTooLarge:
-		return stepHandOff
-	case err != nil:
-		return stepDone
-	}
-	r := c.route()
-	if r == nil {
-		return stepHandOff
-	}
-	if !c.serveRequest(r) || !c.f.idle(c) {
-		return stepDone
+	if !c.serveHead(err) {
+		return c.next
 	}
 	// The head's deadline may have passed while the request was served:
 	// the next read wait would end on it as it starts, before reading.

@@ -45,7 +45,8 @@ func (c *fastConn) isGone() bool {
 }
 
 // watch peeks at the connection of c's request if it has waited long
-// enough and the client has sent nothing since; called by the watchdog.
+// enough and no earlier peek found its next request; called by the
+// watchdog.
 func (c *fastConn) watch(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -68,13 +69,11 @@ func (c *fastConn) watch(now time.Time) {
 	}
 	c.gone = true
 	c.ctx.gone()
-	if c.up != nil {
-		c.up.SetDeadline(aLongTimeAgo)
-	}
+	c.cut()
 }
 
-// watchdog starts the client watches until shutdown starts (or ends the
-// requests in flight).
+// watchdog runs the client watch every watchEvery until shutdown starts
+// (or ends the requests in flight).
 func (f *fastServer) watchdog() {
 	defer f.wg.Done()
 	t := time.NewTicker(watchEvery)
