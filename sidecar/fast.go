@@ -22,6 +22,7 @@ import (
 	"github.com/bulwark-go/bulwark/ratelimit"
 	"github.com/bulwark-go/bulwark/retry"
 	"github.com/bulwark-go/bulwark/sidecar/internal/h1"
+	"github.com/bulwark-go/bulwark/sidecar/internal/rawsock"
 	"github.com/bulwark-go/bulwark/sidecar/internal/wire"
 	"github.com/bulwark-go/bulwark/timeout"
 )
@@ -208,23 +209,17 @@ type fastConn struct {
 	// started (zero between requests), its context.
 	started time.Time
 	ctx     *requestCtx
-	gone    bool    // the watch found the client gone
-	peek    [1]byte // the watch's buffer
+	gone    bool // the watch found the client gone
 }
 
 func newFastConn(f *fastServer, nc net.Conn) *fastConn {
 	c := &fastConn{f: f, nc: nc, bw: bufio.NewWriterSize(nc, 4<<10)}
 	c.src = clientSrc{nc: nc, fd: -1}
 	c.br = bufio.NewReaderSize(&c.src, 4<<10)
-	// The socket is read under nc only when nc is the socket itself: a
-	// listener's wrapper may embed one (SyscallConn and all) and read
-	// otherwise (a preamble stripped, bytes counted or buffered).
-	switch nc.(type) {
-	case *net.TCPConn, *net.UnixConn:
-		if rc, err := nc.(syscall.Conn).SyscallConn(); err == nil {
-			c.rc = rc
-			c.fn = c.step // made once: a method value per wait would allocate
-		}
+	// The socket is read under nc only when nc is the socket itself
+	// (rawsock.Of): a listener's wrapper may read its own way.
+	if c.rc = rawsock.Of(nc); c.rc != nil {
+		c.fn = c.step // made once: a method value per wait would allocate
 	}
 	c.idle.Store(true) // waiting for its first request
 	c.remote = nc.RemoteAddr().String()
@@ -467,13 +462,10 @@ func (r *clientSrc) Read(p []byte) (int, error) {
 	if r.fd < 0 {
 		return r.nc.Read(p)
 	}
-	n, err := syscall.Read(r.fd, p)
-	for err == syscall.EINTR {
-		n, err = syscall.Read(r.fd, p)
-	}
+	n, again, err := rawsock.Read(uintptr(r.fd), p)
 	r.more = err == nil && n == len(p) && n > 0
 	switch {
-	case err == syscall.EAGAIN:
+	case again:
 		return 0, errAgain
 	case err != nil:
 		return 0, os.NewSyscallError("read", err)

@@ -1,8 +1,9 @@
 package sidecar
 
 import (
-	"syscall"
 	"time"
+
+	"github.com/bulwark-go/bulwark/sidecar/internal/rawsock"
 )
 
 // The client watch of the fast path. net/http's server reads each client
@@ -53,19 +54,16 @@ func (c *fastConn) watch(now time.Time) {
 	if c.gone || c.rc == nil || c.started.IsZero() || now.Sub(c.started) < watchAfter {
 		return
 	}
-	var n int
-	var err error
-	if c.rc.Control(func(fd uintptr) {
-		n, _, err = syscall.Recvfrom(int(fd), c.peek[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	}) != nil {
+	data, open := false, true
+	if c.rc.Control(func(fd uintptr) { data, open = rawsock.Peek(fd) }) != nil {
 		return // closed: the request ends anyway
 	}
 	switch {
-	case err == syscall.EAGAIN || err == syscall.EINTR:
-		return // still there, nothing sent
-	case err == nil && n > 0:
+	case data:
 		c.started = time.Time{} // its next request: still there, and nothing more to learn
 		return
+	case open:
+		return // still there, nothing sent
 	}
 	c.gone = true
 	c.ctx.gone()

@@ -11,9 +11,10 @@
 // net/http's own (Request.Write and ReadResponse), so the bytes on the wire
 // and the checks on the response are the ones http.Transport uses.
 //
-// On Unix a flushed request is written by the read of its answer, inside
+// On the systems package rawsock supports (Linux, the BSDs, macOS), for a
+// bare socket, a flushed request is written by the read of its answer, inside
 // the runtime poller's read wait, which then waits for the socket to become
-// readable before it reads (sock_unix.go): one system call fewer per
+// readable before it reads (sock.go): one system call fewer per
 // request than a write and a read that first finds nothing.
 //
 // Like the Transport under bulwarkhttp, it never sends a request twice: a

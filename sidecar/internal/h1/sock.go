@@ -1,5 +1,3 @@
-//go:build unix
-
 package h1
 
 import (
@@ -7,11 +5,14 @@ import (
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/bulwark-go/bulwark/sidecar/internal/rawsock"
 )
 
 // sock is a connection's socket as its buffered reader and writer see it. A
 // request flushed to it is held, and written by the read that follows,
-// inside the runtime poller's read wait (syscall.RawConn.Read): the write
+// inside the runtime poller's read wait (syscall.RawConn.Read; on the
+// systems package rawsock supports, for a bare socket): the write
 // goes out, then the read waits for the socket to become readable before
 // it tries, instead of first trying the read that could only find nothing
 // (an answer cannot come before its request) and then waiting. Per request
@@ -44,20 +45,11 @@ const maxPending = 16 << 10
 
 func (s *sock) init(nc net.Conn) {
 	s.nc = nc
-	// Only a bare socket is written and read under nc: a dialer's
-	// connection may embed one (SyscallConn and all) and write or read
-	// otherwise (a preamble, TLS, bytes counted).
-	switch nc.(type) {
-	case *net.TCPConn, *net.UnixConn:
-	default:
-		return
+	// Only a bare socket is written and read under nc (rawsock.Of): a
+	// dialer's connection may write or read its own way.
+	if s.rc = rawsock.Of(nc); s.rc != nil {
+		s.fn = s.io // made once: a method value passed per read would allocate
 	}
-	rc, err := nc.(syscall.Conn).SyscallConn()
-	if err != nil {
-		return
-	}
-	s.rc = rc
-	s.fn = s.io // made once: a method value passed per read would allocate
 }
 
 // pending reports whether flushed bytes wait for the next read to write them.
@@ -104,15 +96,10 @@ func (s *sock) Read(p []byte) (int, error) {
 // socket to become readable.
 func (s *sock) io(fd uintptr) bool {
 	if s.pending() {
-		n, err := syscall.Write(int(fd), s.out[s.off:])
-		for err == syscall.EINTR {
-			n, err = syscall.Write(int(fd), s.out[s.off:])
-		}
-		if n > 0 {
-			s.off += n
-		}
+		n, again, err := rawsock.Write(fd, s.out[s.off:])
+		s.off += n
 		switch {
-		case err == syscall.EAGAIN || err == nil && s.pending():
+		case again || err == nil && s.pending():
 			s.short = true // finished by nc.Write, which waits for room
 			return true
 		case err != nil:
@@ -126,14 +113,11 @@ func (s *sock) io(fd uintptr) bool {
 		}
 	}
 	s.read = true
-	n, err := syscall.Read(int(fd), s.p)
-	for err == syscall.EINTR {
-		n, err = syscall.Read(int(fd), s.p)
-	}
-	if err == syscall.EAGAIN {
+	n, again, err := rawsock.Read(fd, s.p)
+	if again {
 		return false
 	}
-	s.n, s.err = max(n, 0), err
+	s.n, s.err = n, err
 	return true
 }
 
