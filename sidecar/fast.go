@@ -193,7 +193,7 @@ type fastConn struct {
 	rdl    time.Time // the read deadline set on nc
 	wdl    time.Time // the write deadline set on nc, zero for none
 
-	src  clientSrc       // under br
+	sock clientSock      // under br and bw
 	rc   syscall.RawConn // nc's, for serve's read wait and the watch's peek
 	fn   func(fd uintptr) bool
 	wait time.Duration // how long the next request may take to come
@@ -213,9 +213,10 @@ type fastConn struct {
 }
 
 func newFastConn(f *fastServer, nc net.Conn) *fastConn {
-	c := &fastConn{f: f, nc: nc, bw: bufio.NewWriterSize(nc, 4<<10)}
-	c.src = clientSrc{nc: nc, fd: -1}
-	c.br = bufio.NewReaderSize(&c.src, 4<<10)
+	c := &fastConn{f: f, nc: nc}
+	c.sock = clientSock{nc: nc, fd: -1}
+	c.br = bufio.NewReaderSize(&c.sock, 4<<10)
+	c.bw = bufio.NewWriterSize(&c.sock, 4<<10)
 	// The socket is read under nc only when nc is the socket itself
 	// (rawsock.Of): a listener's wrapper may read its own way.
 	if c.rc = rawsock.Of(nc); c.rc != nil {
@@ -326,12 +327,12 @@ func (c *fastConn) serve() {
 // is buffered, reading the socket (fd) when more bytes are needed; it
 // returns false to wait for them, true (c.next set) to leave the wait.
 func (c *fastConn) step(fd uintptr) bool {
-	c.src.fd = int(fd)
+	c.sock.fd = int(fd)
 	// The wait just took (or its start reset) the socket's readiness:
 	// bytes that came before are not announced again until a read finds
 	// the socket empty.
-	c.src.more = true
-	defer func() { c.src.fd = -1 }()
+	c.sock.more = true
+	defer func() { c.sock.fd = -1 }()
 	for {
 		if c.br.Buffered() == 0 {
 			switch c.fill() {
@@ -372,7 +373,7 @@ func (c *fastConn) step(fd uintptr) bool {
 		if !c.serveHead(err) {
 			return true
 		}
-		if c.br.Buffered() == 0 && !c.src.more {
+		if c.br.Buffered() == 0 && !c.sock.more {
 			// Wait before reading: the next request comes after the
 			// answer, and one pipelined during this request left the
 			// socket readable for the wait (no poller reset within it).
@@ -443,10 +444,10 @@ func (c *fastConn) slow() step {
 	return stepSlow
 }
 
-// clientSrc reads the client connection under br: inside serve's read wait
-// (fd set) with one non-blocking read, errAgain when nothing is there;
-// outside it, through nc.
-type clientSrc struct {
+// clientSock reads and writes the client connection under br and bw:
+// inside serve's read wait (fd set) with non-blocking system calls, a read
+// returning errAgain when nothing is there; outside it, through nc.
+type clientSock struct {
 	nc net.Conn
 	fd int // -1: outside the wait
 	// more: inside the wait, no read since the readiness was taken found
@@ -455,10 +456,10 @@ type clientSrc struct {
 	more bool
 }
 
-// errAgain is clientSrc's error for a read that found nothing.
+// errAgain is clientSock's error for a read that found nothing.
 var errAgain = errors.New("sidecar: nothing to read yet")
 
-func (r *clientSrc) Read(p []byte) (int, error) {
+func (r *clientSock) Read(p []byte) (int, error) {
 	if r.fd < 0 {
 		return r.nc.Read(p)
 	}
@@ -471,6 +472,23 @@ func (r *clientSrc) Read(p []byte) (int, error) {
 		return 0, os.NewSyscallError("read", err)
 	case n == 0:
 		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// Write writes p at once if the socket takes it, and what it does not
+// take through nc, which waits for room under the write deadline.
+func (r *clientSock) Write(p []byte) (int, error) {
+	if r.fd < 0 {
+		return r.nc.Write(p)
+	}
+	n, _, err := rawsock.Write(uintptr(r.fd), p)
+	if err != nil {
+		return n, os.NewSyscallError("write", err)
+	}
+	if n < len(p) {
+		m, err := r.nc.Write(p[n:])
+		return n + m, err
 	}
 	return n, nil
 }

@@ -8,9 +8,9 @@ const supported = true
 
 // Read reads fd once without blocking; again reports that nothing was there.
 func Read(fd uintptr, p []byte) (n int, again bool, err error) {
-	n, err = syscall.Read(int(fd), p)
+	n, err = recv(fd, p)
 	for err == syscall.EINTR {
-		n, err = syscall.Read(int(fd), p)
+		n, err = recv(fd, p)
 	}
 	if err == syscall.EAGAIN {
 		return 0, true, nil
@@ -21,9 +21,9 @@ func Read(fd uintptr, p []byte) (n int, again bool, err error) {
 // Write writes p to fd once without blocking, and returns how much the
 // socket took; again reports that it took nothing.
 func Write(fd uintptr, p []byte) (n int, again bool, err error) {
-	n, err = syscall.Write(int(fd), p)
+	n, err = send(fd, p)
 	for err == syscall.EINTR {
-		n, err = syscall.Write(int(fd), p)
+		n, err = send(fd, p)
 	}
 	if err == syscall.EAGAIN {
 		return 0, true, nil
@@ -36,7 +36,7 @@ func Write(fd uintptr, p []byte) (n int, again bool, err error) {
 // its end (with no bytes there either).
 func Peek(fd uintptr) (data, open bool) {
 	var b [1]byte
-	n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	n, err := peek(fd, b[:])
 	switch {
 	case err == syscall.EAGAIN || err == syscall.EINTR:
 		return false, true
