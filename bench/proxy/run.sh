@@ -5,11 +5,13 @@
 # default GOGC=400, and with fast_path: true), then the experiments of
 # engines/. For each: requests/s, p50 and p99 latency (wrk --latency) and
 # the CPU time per request of the proxy's processes (utime + stime from
-# /proc, summed over its children). Then CPU profiles of the sidecar under
-# the same load, without and with the fast path (top functions).
+# /proc, summed over its children). Then PAIRS interleaved pairs of HAProxy
+# and the fast path (the ratio of each pair, and their median), and CPU
+# profiles of the sidecar under the same load, without and with the fast
+# path (top functions).
 #
 #   apt-get install -y wrk haproxy nginx caddy   # Debian packages
-#   cd bench/proxy && ./run.sh                   # DUR=10s CONNS=64 THREADS=2
+#   cd bench/proxy && ./run.sh                   # DUR=10s CONNS=64 THREADS=2 PAIRS=5
 #
 # Everything listens on 127.0.0.1:1808x and stops when the script ends.
 set -euo pipefail
@@ -18,6 +20,7 @@ DUR=${DUR:-10s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 WARM=${WARM:-2s}
+PAIRS=${PAIRS:-5}
 
 for tool in wrk haproxy nginx caddy go; do
 	command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y wrk haproxy nginx caddy" >&2; exit 1; }
@@ -150,7 +153,8 @@ measure() { # name, port, pid ("-" for none)
 	if [ "$pid" != - ]; then
 		cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$reqs" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
 	fi
-	rows+=("| $name | $rps | $p50 | $p99 | $cpu | ${errs:-} |")
+	last=$cpu
+	case $name in pair*) ;; *) rows+=("| $name | $rps | $p50 | $p99 | $cpu | ${errs:-} |") ;; esac
 	echo "$name: $rps req/s, p50 $p50, p99 $p99, CPU $cpu µs/request ${errs:-}" >&2
 }
 
@@ -202,12 +206,32 @@ for e in "-client transport" "-server h1"; do
 	wait "$PID" 2>/dev/null || true
 done
 
+# The machine's speed drifts within minutes (a shared host), more than the
+# gap the goal leaves: HAProxy and the fast path again, in interleaved
+# pairs, each pair's ratio from runs seconds apart.
+pairs=()
+for i in $(seq "$PAIRS"); do
+	start haproxy haproxy -f "$work/haproxy.cfg" -db
+	measure "pair $i: HAProxy" 18081 "$PID"
+	kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	h=$last
+	start bulwark "$work/bulwark" run -config "$work/fast.yaml"
+	measure "pair $i: fast_path: true" 18084 "$PID"
+	kill "$PID"
+	wait "$PID" 2>/dev/null || true
+	pairs+=("$(awk -v f="$last" -v h="$h" 'BEGIN {printf "%.2f", f / h}')")
+	echo "pair $i: HAProxy $h, fast path $last µs/request: $(printf '%s' "${pairs[-1]}")×" >&2
+done
+
 echo
 echo "wrk -t$THREADS -c$CONNS -d$DUR --latency, $(nproc) cores, $(go version | awk '{print $3}')"
 echo
 echo "| proxy | requests/s | p50 | p99 | CPU µs/request | errors |"
 echo "|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
+echo
+echo "Interleaved pairs, fast path / HAProxy CPU per request: ${pairs[*]}; median $(printf '%s\n' "${pairs[@]}" | sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}')×"
 
 # Where the sidecar's time goes: a CPU profile under the same load, on
 # net/http's server and on the fast path.
