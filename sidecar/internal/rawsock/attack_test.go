@@ -40,9 +40,6 @@ func makeBlocking(t *testing.T, nc *net.TCPConn) {
 // processor without the scheduler knowing: the next stop-the-world waits
 // for it, as long as the peer sends nothing (or reads nothing).
 func TestAttackBlockingDescriptor(t *testing.T) {
-	if !rawCalls() {
-		t.Skipf("on %s/%s rawsock's reads and writes are syscall.Read and Write, which wait on a blocking socket (the scheduler knows of it: one goroutine waits, not the process)", runtime.GOOS, runtime.GOARCH)
-	}
 	for _, scenario := range []string{"read", "write", "peek"} {
 		t.Run(scenario, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -59,16 +56,6 @@ func TestAttackBlockingDescriptor(t *testing.T) {
 			}
 		})
 	}
-}
-
-// rawCalls reports whether rawsock's calls are raw system calls here
-// (sys_sendto.go's build constraint).
-func rawCalls() bool {
-	switch runtime.GOARCH {
-	case "amd64", "arm64", "riscv64", "loong64", "ppc64le":
-		return runtime.GOOS == "linux"
-	}
-	return false
 }
 
 // TestAttackBlockingChild is TestAttackBlockingDescriptor's process.

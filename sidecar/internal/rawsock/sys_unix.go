@@ -4,9 +4,17 @@ package rawsock
 
 import "syscall"
 
-func recv(fd uintptr, p []byte) (int, error) { return syscall.Read(int(fd), p) }
+// recv, send and peek pass MSG_DONTWAIT, as on Linux (sys_sendto.go): a
+// socket someone switched to blocking mode (net.TCPConn.File does) must
+// not hold the caller in a read or write that deadlines cannot end.
+func recv(fd uintptr, p []byte) (int, error) {
+	n, _, err := syscall.Recvfrom(int(fd), p, syscall.MSG_DONTWAIT)
+	return n, err
+}
 
-func send(fd uintptr, p []byte) (int, error) { return syscall.Write(int(fd), p) }
+func send(fd uintptr, p []byte) (int, error) {
+	return syscall.SendmsgN(int(fd), p, nil, nil, syscall.MSG_DONTWAIT)
+}
 
 func peek(fd uintptr, p []byte) (int, error) {
 	n, _, err := syscall.Recvfrom(int(fd), p, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
