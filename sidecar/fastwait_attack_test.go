@@ -641,9 +641,11 @@ func TestFastWaitClientGoneDuringDial(t *testing.T) {
 		c.Close()
 		time.Sleep(watchAfter + 4*watchEvery) // the watch finds the client gone
 		close(proceed)
+		// Only arrived here: with canceled too, a select could take the
+		// cancel when both are in (a quick cut), and the wait for it
+		// below would then wait for a second one.
 		select {
 		case <-arrived:
-		case <-canceled:
 		case <-time.After(time.Second):
 			return // not sent at all: fine
 		}
