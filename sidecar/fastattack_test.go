@@ -44,6 +44,13 @@ func attackServe(t *testing.T, fast bool, yaml string, args ...any) *fixture {
 // cancels Serve's context, and served reports Serve's return.
 func attackServeCtl(t *testing.T, fast bool, yaml string, args ...any) (addr string, stop func(), served <-chan error) {
 	t.Helper()
+	return attackServeOn(t, fast, func(l net.Listener) net.Listener { return l }, yaml, args...)
+}
+
+// attackServeOn is attackServeCtl on a listener wrapped by wrap (Serve
+// takes any net.Listener).
+func attackServeOn(t *testing.T, fast bool, wrap func(net.Listener) net.Listener, yaml string, args ...any) (addr string, stop func(), served <-chan error) {
+	t.Helper()
 	cfg, err := ParseConfig(fmt.Appendf(nil, yaml, args...))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +63,7 @@ func attackServeCtl(t *testing.T, fast bool, yaml string, args ...any) (addr str
 	pl, al := loopbackListeners(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan error, 1)
-	go func() { ch <- s.Serve(ctx, pl, al) }()
+	go func() { ch <- s.Serve(ctx, wrap(pl), al) }()
 	var once sync.Once
 	done := make(chan error, 1)
 	wait := func() {

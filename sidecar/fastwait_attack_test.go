@@ -344,28 +344,8 @@ func TestFastWaitWrappedConnReadThroughRead(t *testing.T) {
 	u := rec.start(t)
 	for _, fast := range []bool{true, false} {
 		t.Run(fmt.Sprint("fast=", fast), func(t *testing.T) {
-			cfg, err := ParseConfig(fmt.Appendf(nil, oneRoute, u))
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.FastPath = fast
-			s, err := New(cfg, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			pl, al := loopbackListeners(t)
-			ctx, stop := context.WithCancel(context.Background())
-			served := make(chan error, 1)
-			go func() { served <- s.Serve(ctx, preambleListener{pl}, al) }()
-			defer func() {
-				stop()
-				select {
-				case <-served:
-				case <-time.After(10 * time.Second):
-					t.Error("Serve did not return")
-				}
-			}()
-			c, err := net.Dial("tcp", pl.Addr().String())
+			addr := serveWrapped(t, u, fast, func(l net.Listener) net.Listener { return preambleListener{l} })
+			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,7 +2,6 @@ package sidecar
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -93,24 +92,12 @@ func (o opaqueConn) SetWriteDeadline(t time.Time) error { return o.c.SetWriteDea
 // net/http, which serves them.
 func TestFastNonSocketConnectionServed(t *testing.T) {
 	rec := &recorder{}
-	cfg, err := ParseConfig(fmt.Appendf(nil, "fast_path: true\n"+oneRoute, rec.start(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, al := loopbackListeners(t)
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, opaqueListener{pl}, al) }()
-	defer func() { stop(); <-served }()
+	addr := serveWrapped(t, rec.start(t), true, func(l net.Listener) net.Listener { return opaqueListener{l} })
 	ct := &http.Transport{}
 	defer ct.CloseIdleConnections()
 	client := &http.Client{Transport: ct, Timeout: 5 * time.Second}
 	for _, p := range []string{"/one", "/two"} {
-		resp, err := client.Get("http://" + pl.Addr().String() + p)
+		resp, err := client.Get("http://" + addr + p)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -90,6 +90,21 @@ func loopbackListeners(t *testing.T) (pl, al net.Listener) {
 	return pl, al
 }
 
+// serveWrapped serves oneRoute to upstream u, on the fast path or not, on
+// a loopback listener wrapped by wrap, and returns the proxy's address.
+// When the test ends the server stops, and Serve must return nil.
+func serveWrapped(t *testing.T, u string, fast bool, wrap func(net.Listener) net.Listener) string {
+	t.Helper()
+	addr, stop, served := attackServeOn(t, fast, wrap, oneRoute, u)
+	t.Cleanup(func() {
+		stop()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return addr
+}
+
 // serveFixture serves s with Serve on loopback listeners.
 func serveFixture(t *testing.T, s *Server, logs *syncBuffer) *fixture {
 	t.Helper()

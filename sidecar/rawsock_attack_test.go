@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -74,26 +73,7 @@ func TestRawsockAttackBlockingListener(t *testing.T) {
 
 func blockingListenerChild(t *testing.T) {
 	rec := &recorder{}
-	cfg, err := ParseConfig(fmt.Appendf(nil, oneRoute, rec.start(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.FastPath = true
-	s, err := New(cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, al := loopbackListeners(t)
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, blockingListener{pl}, al) }()
-	defer func() {
-		stop()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-	addr := pl.Addr().String()
+	addr := serveWrapped(t, rec.start(t), true, func(l net.Listener) net.Listener { return blockingListener{l} })
 	for _, sends := range []string{"", "GET /part HTTP/1.1\r\nHost: x\r\n"} {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
