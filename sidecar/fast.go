@@ -38,11 +38,9 @@ import (
 // from it, to net/http's server and the proxy's Handler, for as long as the
 // connection lasts.
 
-const (
-	maxFastHead       = 64 << 10 // a longer request head goes to net/http (its limit: 1 MiB)
-	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 2 * time.Minute
-)
+// maxFastHead is the longest request head the fast path reads; a longer
+// one goes to net/http (its limit: 1 MiB).
+const maxFastHead = 64 << 10
 
 // fastServer is the fast path of one Serve.
 type fastServer struct {
@@ -299,7 +297,7 @@ func (c *fastConn) serve() {
 		handed = c.handOff()
 		return
 	}
-	c.wait = readHeaderTimeout // as net/http: a new connection's first request must come as fast as its head
+	c.wait = c.f.s.readHeaderTimeout // as net/http: a new connection's first request must come as fast as its head
 	for {
 		c.next = stepDone
 		if err := c.rc.Read(c.fn); err != nil {
@@ -344,7 +342,7 @@ func (c *fastConn) step(fd uintptr) bool {
 				return true
 			}
 		}
-		c.wait = idleTimeout
+		c.wait = c.f.s.idleTimeout
 		if !c.f.active(c) {
 			return true
 		}
@@ -355,7 +353,7 @@ func (c *fastConn) step(fd uintptr) bool {
 			}
 			if !c.part {
 				c.part = true
-				c.rdl = time.Now().Add(readHeaderTimeout)
+				c.rdl = time.Now().Add(c.f.s.readHeaderTimeout)
 				c.nc.SetReadDeadline(c.rdl)
 			}
 			switch c.fill() {
@@ -431,7 +429,7 @@ func (c *fastConn) fill() error {
 // (stepSlow: wait for the next request).
 func (c *fastConn) slow() step {
 	c.part = false
-	c.rdl = time.Now().Add(readHeaderTimeout)
+	c.rdl = time.Now().Add(c.f.s.readHeaderTimeout)
 	c.nc.SetReadDeadline(c.rdl)
 	var err error
 	c.head, err = wire.ReadHead(c.br, c.head[:0], maxFastHead)

@@ -465,22 +465,22 @@ func TestFastWaitPipelinedHandOffBeyondBuffer(t *testing.T) {
 }
 
 // A request whose head is larger than the buffer (read by blocking reads,
-// under readHeaderTimeout) and whose answer takes longer than
-// readHeaderTimeout (10 s): the connection stays open for the request
-// pipelined behind it, as on net/http, instead of ending on the head's
-// deadline, expired by the time the next wait starts.
+// under the head's timeout) and whose answer takes longer than that
+// timeout: the connection stays open for the request pipelined behind it,
+// as on net/http, instead of ending on the head's deadline, expired by
+// the time the next wait starts.
 func TestFastWaitSlowHeadLongRequest(t *testing.T) {
-	t.Parallel() // it takes readHeaderTimeout
 	paths(t, func(t *testing.T, fast bool) {
-		t.Parallel()
 		up, arrived, release := holdingUpstream(t)
-		f := attackServe(t, fast, oneRoute, up.URL)
+		s := attackServer(t, fast, oneRoute, up.URL)
+		s.readHeaderTimeout = shortHeaderTimeout
+		f := serveFixture(t, s, &syncBuffer{})
 		c, err := net.Dial("tcp", addrOf(f))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		c.SetDeadline(time.Now().Add(readHeaderTimeout + 5*time.Second))
+		c.SetDeadline(time.Now().Add(shortHeaderTimeout + 5*time.Second))
 		pad := strings.Repeat("p", 6<<10)
 		io.WriteString(c, "GET /big/hold HTTP/1.1\r\nHost: x\r\nX-Pad: "+pad+"\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
 		select {
@@ -488,7 +488,7 @@ func TestFastWaitSlowHeadLongRequest(t *testing.T) {
 		case <-time.After(3 * time.Second):
 			t.Fatal("the request did not arrive")
 		}
-		time.Sleep(readHeaderTimeout + 500*time.Millisecond) // the request outlasts the head's deadline
+		time.Sleep(shortHeaderTimeout + 500*time.Millisecond) // the request outlasts the head's deadline (a real socket's)
 		close(release)
 		got, err := readResponses(bufio.NewReader(c), 2)
 		if want := []string{`200 "ok"`, `200 "ok"`}; fmt.Sprint(got) != fmt.Sprint(want) {

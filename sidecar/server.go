@@ -70,7 +70,20 @@ type Server struct {
 	auth       atomic.Pointer[adminAuth] // the admin API's checks, from the running config
 	series     series                    // the last five minutes, for the dashboard
 	streams    atomic.Int32              // event streams open
+
+	// How long a client connection of the proxy or the admin API may take
+	// to send a request's head, and may stay idle between requests, on
+	// net/http's server and on the fast path alike (set by New; tests
+	// shorten them).
+	readHeaderTimeout time.Duration
+	idleTimeout       time.Duration
 }
+
+// The connection timeouts New sets, net/http's usual choices.
+const (
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultIdleTimeout       = 2 * time.Minute
+)
 
 // generation is one applied config with the routes built from it.
 type generation struct {
@@ -110,6 +123,7 @@ func New(cfg *Config, opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, log: opts.Logger, base: opts.Transport, started: time.Now(),
 		breakers: map[string]*breakerEntry{}, stats: map[string]*routeStats{},
+		readHeaderTimeout: defaultReadHeaderTimeout, idleTimeout: defaultIdleTimeout,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -494,8 +508,8 @@ func (s *Server) Serve(ctx context.Context, pl, al net.Listener) error {
 	hard, hardStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer hardStop()
 	proxy := &http.Server{Handler: drainHandler(hard, s.Handler()), BaseContext: func(net.Listener) context.Context { return hard },
-		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
-	admin := &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: errLog}
+		ReadHeaderTimeout: s.readHeaderTimeout, IdleTimeout: s.idleTimeout, ErrorLog: errLog}
+	admin := &http.Server{Handler: s.AdminHandler(), ReadHeaderTimeout: s.readHeaderTimeout, IdleTimeout: s.idleTimeout, ErrorLog: errLog}
 	fast := s.fastServer(pl)
 	s.log.Info("serving", "proxy", pl.Addr().String(), "admin", al.Addr().String(), "fast_path", fast != nil)
 	proxyLn := pl
