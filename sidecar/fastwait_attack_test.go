@@ -38,12 +38,7 @@ func TestFastWaitPipelinedBeyondBuffer(t *testing.T) {
 	paths(t, func(t *testing.T, fast bool) {
 		rec := &recorder{}
 		f := attackServe(t, fast, oneRoute, rec.start(t))
-		c, err := net.Dial("tcp", addrOf(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c := dialProxy(t, addrOf(f), 5*time.Second)
 		const n = 200 // 12800 bytes: three buffers and a bit
 		var b strings.Builder
 		for i := range n {
@@ -71,12 +66,7 @@ func TestFastWaitPipelinedAfterSlowHead(t *testing.T) {
 	paths(t, func(t *testing.T, fast bool) {
 		up, arrived, release := holdingUpstream(t)
 		f := attackServe(t, fast, oneRoute, up.URL)
-		c, err := net.Dial("tcp", addrOf(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c := dialProxy(t, addrOf(f), 5*time.Second)
 		pad := strings.Repeat("p", 6<<10)
 		io.WriteString(c, "GET /big/hold HTTP/1.1\r\nHost: x\r\nX-Pad: "+pad+"\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n")
 		select {
@@ -190,11 +180,7 @@ func TestFastWaitUpstreamShortWrite(t *testing.T) {
 		paths(t, func(t *testing.T, fast bool) {
 			u, accepted := stuckUpstream(t)
 			addr, _, _ := serveOpts(t, fast, Options{Dial: smallSendBuffer}, "routes:\n  - {name: api, prefix: /, upstream: '%s', timeout: 300ms}\n", u)
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := dialProxy(t, addr, 0)
 			start := time.Now()
 			c.SetDeadline(start.Add(3 * time.Second))
 			go io.WriteString(c, bigHead)
@@ -213,12 +199,7 @@ func TestFastWaitUpstreamShortWrite(t *testing.T) {
 		paths(t, func(t *testing.T, fast bool) {
 			u, accepted := stuckUpstream(t)
 			addr, _, _ := serveOpts(t, fast, Options{Dial: smallSendBuffer}, oneRoute, u)
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(5 * time.Second))
+			c := dialProxy(t, addr, 5*time.Second)
 			go io.WriteString(c, bigHead)
 			var uc net.Conn
 			select {
@@ -231,7 +212,7 @@ func TestFastWaitUpstreamShortWrite(t *testing.T) {
 			// The proxy must give up the write and close the upstream
 			// connection: reading it finds its end, not a deadline.
 			uc.SetReadDeadline(time.Now().Add(3 * time.Second))
-			_, err = io.Copy(io.Discard, uc)
+			_, err := io.Copy(io.Discard, uc)
 			if err != nil && !errors.Is(err, syscall.ECONNRESET) {
 				t.Errorf("upstream connection after the client left: %v, want it closed", err)
 			}
@@ -288,12 +269,7 @@ func TestFastWaitUpstreamAnswersFirst(t *testing.T) {
 	}
 	paths(t, func(t *testing.T, fast bool) {
 		addr, _, _ := serveOpts(t, fast, Options{Dial: dial}, oneRoute, u)
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(3 * time.Second))
+		c := dialProxy(t, addr, 3*time.Second)
 		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
 		got, err := readResponses(bufio.NewReader(c), 1)
 		if want := []string{`200 "early"`}; fmt.Sprint(got) != fmt.Sprint(want) {
@@ -345,12 +321,7 @@ func TestFastWaitWrappedConnReadThroughRead(t *testing.T) {
 	for _, fast := range []bool{true, false} {
 		t.Run(fmt.Sprint("fast=", fast), func(t *testing.T) {
 			addr := serveWrapped(t, u, fast, func(l net.Listener) net.Listener { return preambleListener{l} })
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(3 * time.Second))
+			c := dialProxy(t, addr, 3*time.Second)
 			io.WriteString(c, "PREAMBLE 1.2.3.4\r\nGET /x HTTP/1.1\r\nHost: x\r\n\r\n")
 			got, err := readResponses(bufio.NewReader(c), 1)
 			if want := []string{`200 "/x"`}; fmt.Sprint(got) != fmt.Sprint(want) {
@@ -390,12 +361,7 @@ func TestFastWaitHardStopEveryState(t *testing.T) {
 	paths(t, func(t *testing.T, fast bool) {
 		addr, stop, served := attackServeCtl(t, fast, "shutdown_timeout: 300ms\nroutes:\n  - {name: api, prefix: /, upstream: '%s'}\n", u.URL)
 		dial := func(payload string) net.Conn {
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { c.Close() })
-			c.SetDeadline(time.Now().Add(8 * time.Second))
+			c := dialProxy(t, addr, 8*time.Second)
 			io.WriteString(c, payload)
 			return c
 		}
@@ -443,12 +409,7 @@ func TestFastWaitPipelinedHandOffBeyondBuffer(t *testing.T) {
 	paths(t, func(t *testing.T, fast bool) {
 		rec := &recorder{}
 		f := attackServe(t, fast, oneRoute, rec.start(t))
-		c, err := net.Dial("tcp", addrOf(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c := dialProxy(t, addrOf(f), 5*time.Second)
 		var b strings.Builder
 		var want []string
 		for i := range 150 {
@@ -475,12 +436,7 @@ func TestFastWaitSlowHeadLongRequest(t *testing.T) {
 		s := attackServer(t, fast, oneRoute, up.URL)
 		s.readHeaderTimeout = shortHeaderTimeout
 		f := serveFixture(t, s, &syncBuffer{})
-		c, err := net.Dial("tcp", addrOf(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(shortHeaderTimeout + 5*time.Second))
+		c := dialProxy(t, addrOf(f), shortHeaderTimeout+5*time.Second)
 		pad := strings.Repeat("p", 6<<10)
 		io.WriteString(c, "GET /big/hold HTTP/1.1\r\nHost: x\r\nX-Pad: "+pad+"\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
 		select {
@@ -519,11 +475,7 @@ func TestFastWaitClientGoneWithPipelinedBuffered(t *testing.T) {
 			}
 		})
 		f := attackServe(t, fast, oneRoute, u.URL)
-		c, err := net.Dial("tcp", addrOf(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dialProxy(t, addrOf(f), 0)
 		io.WriteString(c, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")
 		select {
 		case <-arrived:
@@ -547,12 +499,7 @@ func TestFastWaitPipelinedMixedSizes(t *testing.T) {
 	paths(t, func(t *testing.T, fast bool) {
 		rec := &recorder{}
 		f := attackServe(t, fast, oneRoute, rec.start(t))
-		c, err := net.Dial("tcp", addrOf(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(8 * time.Second))
+		c := dialProxy(t, addrOf(f), 8*time.Second)
 		var b strings.Builder
 		var want []string
 		for i := range 240 {
@@ -607,11 +554,7 @@ func TestFastWaitClientGoneDuringDial(t *testing.T) {
 			return c, err
 		}
 		addr, _, _ := serveOpts(t, fast, Options{Dial: dial}, oneRoute, u.URL)
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dialProxy(t, addr, 0)
 		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
 		select {
 		case <-dialing:
@@ -682,12 +625,7 @@ func TestFastWaitWrappedUpstreamConnWrittenThroughWrite(t *testing.T) {
 	}
 	paths(t, func(t *testing.T, fast bool) {
 		addr, _, _ := serveOpts(t, fast, Options{Dial: dial}, oneRoute, u)
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(3 * time.Second))
+		c := dialProxy(t, addr, 3*time.Second)
 		io.WriteString(c, "GET /x HTTP/1.1\r\nHost: x\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n\r\n")
 		got, err := readResponses(bufio.NewReader(c), 2)
 		if want := []string{`200 "/x"`, `200 "/y"`}; fmt.Sprint(got) != fmt.Sprint(want) {

@@ -21,12 +21,7 @@ func TestFastHeadsAcrossReads(t *testing.T) {
 	paths(t, func(t *testing.T, fast bool) {
 		rec := &recorder{}
 		f := attackServe(t, fast, oneRoute, rec.start(t))
-		c, err := net.Dial("tcp", addrOf(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c := dialProxy(t, addrOf(f), 10*time.Second)
 		br := bufio.NewReader(c)
 		var got []string
 		exchange := func(n int, parts ...string) {

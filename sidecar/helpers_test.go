@@ -90,6 +90,21 @@ func loopbackListeners(t *testing.T) (pl, al net.Listener) {
 	return pl, al
 }
 
+// dialProxy connects to addr, with a deadline d from now on every read and
+// write (none when d is 0), and closes the connection when the test ends.
+func dialProxy(t *testing.T, addr string, d time.Duration) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if d > 0 {
+		c.SetDeadline(time.Now().Add(d))
+	}
+	return c
+}
+
 // serveWrapped serves oneRoute to upstream u, on the fast path or not, on
 // a loopback listener wrapped by wrap, and returns the proxy's address.
 // When the test ends the server stops, and Serve must return nil.

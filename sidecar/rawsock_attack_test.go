@@ -75,11 +75,7 @@ func blockingListenerChild(t *testing.T) {
 	rec := &recorder{}
 	addr := serveWrapped(t, rec.start(t), true, func(l net.Listener) net.Listener { return blockingListener{l} })
 	for _, sends := range []string{"", "GET /part HTTP/1.1\r\nHost: x\r\n"} {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dialProxy(t, addr, 0)
 		io.WriteString(c, sends)
 	}
 	for range 20 { // while the proxy waits on those two
@@ -120,12 +116,7 @@ func bigUpstream(t *testing.T) string {
 func TestRawsockAttackLargeAnswerPipelined(t *testing.T) {
 	paths(t, func(t *testing.T, fast bool) {
 		f := attackServe(t, fast, oneRoute, bigUpstream(t))
-		c, err := net.Dial("tcp", addrOf(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c := dialProxy(t, addrOf(f), 10*time.Second)
 		io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /small HTTP/1.1\r\nHost: x\r\n\r\n")
 		time.Sleep(100 * time.Millisecond) // the proxy fills the socket and waits for room
 		br := bufio.NewReader(c)
