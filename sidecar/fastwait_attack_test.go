@@ -230,14 +230,7 @@ func TestFastWaitUpstreamShortWrite(t *testing.T) {
 			if d := time.Since(start); d > 300*time.Millisecond+drainGrace+time.Second {
 				t.Errorf("in flight past shutdown_timeout: %q after %v", got, d)
 			}
-			select {
-			case err := <-served:
-				if err == nil {
-					t.Error("Serve returned nil after a forced shutdown")
-				}
-			case <-time.After(5 * time.Second):
-				t.Error("Serve did not return")
-			}
+			expectForcedStop(t, served)
 		})
 	})
 }
