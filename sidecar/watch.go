@@ -76,6 +76,7 @@ func (f *fastServer) watchdog() {
 	defer f.wg.Done()
 	t := time.NewTicker(watchEvery)
 	defer t.Stop()
+	var busy []*fastConn // reused: the connections serving a request
 	for {
 		select {
 		case <-f.ctx.Done():
@@ -83,13 +84,20 @@ func (f *fastServer) watchdog() {
 		case <-f.quit:
 			return
 		case now := <-t.C:
+			// The peeks (a system call each) run outside f.mu, which
+			// accepting and closing a connection take.
 			f.mu.Lock()
 			for c := range f.conns {
 				if !c.idle.Load() {
-					c.watch(now)
+					busy = append(busy, c)
 				}
 			}
 			f.mu.Unlock()
+			for i, c := range busy {
+				c.watch(now) // a connection closed since: its peek fails, nothing happens
+				busy[i] = nil
+			}
+			busy = busy[:0]
 		}
 	}
 }
